@@ -1,0 +1,49 @@
+#pragma once
+
+/// Load driver for the pure order book: replays a pre-generated stream of
+/// orders, cancels and modifies against one book and reports throughput and
+/// per-operation latency. Used by `marketsim bench book`. Pure: links only the
+/// market core.
+
+#include <cstdint>
+#include <string>
+
+namespace marketsim::bench {
+
+struct book_load_params {
+  /// "exchange-core": exchange-core's published benchmark mix (82% move of a
+  /// resting order, 9% new GTC limit, 6% cancel, 3% IOC, ~1,000 resting orders);
+  /// "add-cancel": 50% new limit, 45% cancel, 5% IOC.
+  std::string mix = "exchange-core";
+  /// Operations measured, after the book is filled with `resting_orders`.
+  std::uint64_t operations = 10'000'000;
+  /// Resting orders the generator keeps the book near.
+  std::size_t resting_orders = 1000;
+  std::uint64_t seed = 1;
+  /// Also run a second pass that times every operation (rdtsc, calibrated
+  /// against steady_clock, timer overhead subtracted).
+  bool measure_latency = true;
+};
+
+struct book_load_result {
+  std::string mix;
+  std::uint64_t operations = 0;
+  /// Wall time of the throughput pass (no per-operation timing), excluding
+  /// operation generation.
+  double seconds = 0;
+  double ops_per_sec = 0;
+  /// Per-operation latency percentiles; 0 when not measured.
+  double p50_ns = 0, p99_ns = 0, p999_ns = 0;
+  /// Trades and events produced by the measured operations.
+  std::uint64_t trades = 0;
+  std::uint64_t events = 0;
+};
+
+/// Runs the load. Throws std::invalid_argument on an unknown mix or zero
+/// resting orders.
+book_load_result run_book_load(const book_load_params&);
+
+/// A short human-readable multi-line report.
+std::string to_string(const book_load_result&);
+
+} // namespace marketsim::bench

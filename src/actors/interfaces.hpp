@@ -1,0 +1,91 @@
+#pragma once
+
+/// The typed actor interface of every role, declared in one place. A role's
+/// contract is its line here; messages that carry actor handles live here too.
+
+#include "actors/messages.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <vector>
+
+namespace marketsim::actors {
+
+/// Receives reports about its resting orders (fills as maker, ...).
+using order_listener_actor = caf::typed_actor<caf::reacts_to<execution_report>>;
+
+/// Receives market data it subscribed to.
+using md_listener_actor = caf::typed_actor<caf::reacts_to<trade_print>,
+                                           caf::reacts_to<l1_update>,
+                                           caf::reacts_to<l2_snapshot>>;
+
+/// Tells a shard where to send execution reports for an owner's resting
+/// orders. Re-registering an owner replaces its listener.
+struct register_owner {
+  market::owner_id owner = 0;
+  order_listener_actor listener;
+};
+
+/// Subscribes `listener` to market data of `symbols` (all symbols of the
+/// shard when empty). A listener subscribing again replaces its subscription.
+struct md_subscribe {
+  md_listener_actor listener;
+  std::vector<market::symbol_id> symbols;
+  bool trades = true;
+  bool l1 = true;             ///< an l1_update whenever best bid/ask changes
+  std::uint32_t l2_levels = 0; ///< depth of periodic snapshots (0: none)
+  std::int64_t l2_period_ms = 0; ///< period of L2 snapshots (0: none)
+};
+
+struct md_unsubscribe {
+  md_listener_actor listener;
+};
+
+/// Internal timer message of the shard: publish periodic L2 snapshots.
+struct l2_publish_tick {};
+
+/// Cancels every day order of the shard (the session's close).
+struct end_of_day {};
+
+/// An exchange shard: owns the order books of a set of symbols.
+using exchange_shard_actor = caf::typed_actor<
+    caf::replies_to<new_order>::with<order_reply>,
+    caf::replies_to<cancel_order>::with<order_reply>,
+    caf::replies_to<modify_order>::with<order_reply>,
+    caf::replies_to<new_order_batch>::with<order_reply_batch>,
+    caf::reacts_to<register_owner>,
+    caf::reacts_to<md_subscribe>,
+    caf::reacts_to<md_unsubscribe>,
+    caf::replies_to<l2_request>::with<l2_snapshot>,
+    caf::replies_to<stats_request>::with<shard_stats>,
+    caf::reacts_to<end_of_day>,
+    caf::reacts_to<l2_publish_tick>>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, register_owner& x) {
+  return f(caf::meta::type_name("marketsim.register_owner"), x.owner, x.listener);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, md_subscribe& x) {
+  return f(caf::meta::type_name("marketsim.md_subscribe"), x.listener, x.symbols,
+           x.trades, x.l1, x.l2_levels, x.l2_period_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, md_unsubscribe& x) {
+  return f(caf::meta::type_name("marketsim.md_unsubscribe"), x.listener);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, l2_publish_tick&) {
+  return f(caf::meta::type_name("marketsim.l2_publish_tick"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, end_of_day&) {
+  return f(caf::meta::type_name("marketsim.end_of_day"));
+}
+
+} // namespace marketsim::actors

@@ -1,0 +1,340 @@
+#pragma once
+
+/// The message vocabulary of marketsim: plain aggregates with a free
+/// `inspect()`, so that every message can cross to another process. Every type
+/// here is registered once, in add_message_types() (vocabulary.cpp), under the
+/// name given in its inspect(); tests round-trip each through CAF's binary
+/// serializer.
+
+#include "market/order_book.hpp"
+#include "market/types.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <vector>
+
+// -- inspect() for the pure market value types -------------------------------
+// They live in the market namespace so that argument-dependent lookup finds
+// them; the market core itself stays free of CAF.
+
+namespace marketsim::market {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_request& x) {
+  return f(caf::meta::type_name("marketsim.order_request"), x.id, x.owner, x.symbol,
+           x.side, x.type, x.tif, x.price, x.stop_price, x.qty, x.post_only);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_request& x) {
+  return f(caf::meta::type_name("marketsim.cancel_request"), x.id, x.symbol);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, modify_request& x) {
+  return f(caf::meta::type_name("marketsim.modify_request"), x.id, x.symbol,
+           x.new_price, x.new_qty);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, book_event& x) {
+  return f(caf::meta::type_name("marketsim.book_event"), x.kind, x.reject, x.cancel,
+           x.side, x.symbol, x.id, x.owner, x.maker, x.maker_owner, x.price, x.qty,
+           x.leaves, x.maker_leaves);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, l1_quote& x) {
+  return f(caf::meta::type_name("marketsim.l1_quote"), x.bid_price, x.bid_qty,
+           x.ask_price, x.ask_qty);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, depth_level& x) {
+  return f(caf::meta::type_name("marketsim.depth_level"), x.price, x.qty, x.orders);
+}
+
+} // namespace marketsim::market
+
+namespace marketsim::actors {
+
+/// Nanoseconds on the actor system's clock (wall or virtual), as sent in
+/// messages.
+using timestamp_ns = std::int64_t;
+
+// -- orders: trader -> shard ---------------------------------------------------
+
+/// A new order. The shard assigns `order.id` (any value sent is ignored) and
+/// answers with an order_reply carrying `client_order_id`.
+struct new_order {
+  std::uint64_t client_order_id = 0;
+  market::order_request order;
+};
+
+struct cancel_order {
+  std::uint64_t client_order_id = 0;
+  market::owner_id owner = 0;
+  market::cancel_request request;
+};
+
+struct modify_order {
+  std::uint64_t client_order_id = 0;
+  market::owner_id owner = 0;
+  market::modify_request request;
+};
+
+/// The answer to new_order, cancel_order and modify_order: every event of the
+/// requester's own orders that the request caused, in order (ack or reject,
+/// fills as taker, cancels, done). Events of other owners' orders go to them
+/// as execution_report.
+struct order_reply {
+  std::uint64_t client_order_id = 0;
+  market::order_id id = 0; ///< shard-assigned id (0 if rejected before one was given)
+  std::vector<market::book_event> events;
+};
+
+/// Events of an owner's resting orders caused by someone else's request
+/// (fills as maker, self-trade cancels, stop triggers, expiry).
+struct execution_report {
+  market::owner_id owner = 0;
+  std::vector<market::book_event> events;
+};
+
+/// Several new orders in one message, for throughput: the shard handles them
+/// in order, exactly as if each had been sent alone, and answers with one
+/// order_reply_batch whose replies are in the same order. Execution reports
+/// for other owners are gathered over the whole batch (one per owner).
+struct new_order_batch {
+  std::vector<new_order> orders;
+};
+
+struct order_reply_batch {
+  std::vector<order_reply> replies;
+};
+
+// -- market data: shard -> subscribers ----------------------------------------
+
+struct trade_print {
+  market::symbol_id symbol = 0;
+  std::uint64_t seq = 0; ///< per-shard trade sequence number, from 1
+  timestamp_ns time = 0;
+  market::price_t price = 0;
+  market::qty_t qty = 0;
+  market::side aggressor = market::side::buy;
+  market::order_id maker = 0;
+  market::order_id taker = 0;
+  market::owner_id maker_owner = 0;
+  market::owner_id taker_owner = 0;
+};
+
+struct l1_update {
+  market::symbol_id symbol = 0;
+  timestamp_ns time = 0;
+  market::l1_quote quote;
+};
+
+struct l2_snapshot {
+  market::symbol_id symbol = 0;
+  timestamp_ns time = 0;
+  std::vector<market::depth_level> bids; ///< best first
+  std::vector<market::depth_level> asks; ///< best first
+};
+
+/// Ask a shard for an L2 snapshot of one symbol (answered with l2_snapshot).
+struct l2_request {
+  market::symbol_id symbol = 0;
+  std::uint32_t levels = 10;
+};
+
+// -- statistics ----------------------------------------------------------------
+
+struct stats_request {};
+
+struct symbol_summary {
+  market::symbol_id symbol = 0;
+  std::uint64_t orders = 0;  ///< new orders accepted
+  std::uint64_t rejects = 0; ///< requests rejected
+  std::uint64_t trades = 0;
+  market::qty_t volume = 0;
+  double vwap = 0;
+  market::l1_quote quote; ///< at the time of the request
+  market::price_t last_price = 0;
+};
+
+struct shard_stats {
+  std::uint32_t shard = 0;
+  std::uint64_t requests = 0; ///< new, cancel and modify requests handled
+  std::vector<symbol_summary> symbols;
+  /// Execution reports dropped because their owner had no listener.
+  std::uint64_t unroutable_reports = 0;
+};
+
+// -- inspect ---------------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_order& x) {
+  return f(caf::meta::type_name("marketsim.new_order"), x.client_order_id, x.order);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_order& x) {
+  return f(caf::meta::type_name("marketsim.cancel_order"), x.client_order_id, x.owner,
+           x.request);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, modify_order& x) {
+  return f(caf::meta::type_name("marketsim.modify_order"), x.client_order_id, x.owner,
+           x.request);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_reply& x) {
+  return f(caf::meta::type_name("marketsim.order_reply"), x.client_order_id, x.id,
+           x.events);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_order_batch& x) {
+  return f(caf::meta::type_name("marketsim.new_order_batch"), x.orders);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_reply_batch& x) {
+  return f(caf::meta::type_name("marketsim.order_reply_batch"), x.replies);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, execution_report& x) {
+  return f(caf::meta::type_name("marketsim.execution_report"), x.owner, x.events);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trade_print& x) {
+  return f(caf::meta::type_name("marketsim.trade_print"), x.symbol, x.seq, x.time,
+           x.price, x.qty, x.aggressor, x.maker, x.taker, x.maker_owner, x.taker_owner);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, l1_update& x) {
+  return f(caf::meta::type_name("marketsim.l1_update"), x.symbol, x.time, x.quote);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, l2_snapshot& x) {
+  return f(caf::meta::type_name("marketsim.l2_snapshot"), x.symbol, x.time, x.bids,
+           x.asks);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, l2_request& x) {
+  return f(caf::meta::type_name("marketsim.l2_request"), x.symbol, x.levels);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stats_request&) {
+  return f(caf::meta::type_name("marketsim.stats_request"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, symbol_summary& x) {
+  return f(caf::meta::type_name("marketsim.symbol_summary"), x.symbol, x.orders,
+           x.rejects, x.trades, x.volume, x.vwap, x.quote, x.last_price);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
+  return f(caf::meta::type_name("marketsim.shard_stats"), x.shard, x.requests,
+           x.symbols, x.unroutable_reports);
+}
+
+} // namespace marketsim::actors
+
+// -- strategies ------------------------------------------------------------------
+
+namespace marketsim::actors {
+
+/// A trader's own timer message: time to act (sent to itself with
+/// delayed_send, so it follows the actor system's clock, real or virtual).
+struct trader_tick {};
+
+/// Tells a trader to stop acting. Replies and reports still in flight are
+/// processed and counted.
+struct trader_stop {};
+
+/// Asks a trader for its counters (answered with trader_stats).
+struct trader_stats_request {};
+
+struct trader_stats {
+  market::owner_id owner = 0;
+  std::uint64_t orders = 0;   ///< new orders sent (limit and market)
+  std::uint64_t cancels = 0;  ///< cancel requests sent
+  std::uint64_t accepted = 0; ///< new orders the shard accepted
+  std::uint64_t rejects = 0;  ///< requests the shard rejected
+  std::uint64_t fills = 0;    ///< trades of own orders, as taker or maker
+  market::qty_t filled_qty = 0;
+  std::uint64_t resting = 0;  ///< own orders live in the books now
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trader_tick&) {
+  return f(caf::meta::type_name("marketsim.trader_tick"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trader_stop&) {
+  return f(caf::meta::type_name("marketsim.trader_stop"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trader_stats_request&) {
+  return f(caf::meta::type_name("marketsim.trader_stats_request"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trader_stats& x) {
+  return f(caf::meta::type_name("marketsim.trader_stats"), x.owner, x.orders, x.cancels,
+           x.accepted, x.rejects, x.fills, x.filled_qty, x.resting);
+}
+
+// -- market-data recorder (app) ------------------------------------------------
+
+/// Asks a market-data recorder for what it collected (answered with
+/// md_recording).
+struct recording_request {};
+
+/// The best bid/ask history of one symbol, reduced to what a summary needs.
+struct spread_record {
+  market::symbol_id symbol = 0;
+  std::uint64_t l1_updates = 0;
+  /// Time during which both sides were quoted, and the integral of the
+  /// spread over that time (price units x ns): their ratio is the
+  /// time-weighted average spread.
+  std::int64_t two_sided_ns = 0;
+  double spread_ns_sum = 0;
+  market::l1_quote last; ///< the last quote received
+};
+
+struct md_recording {
+  std::vector<trade_print> trades; ///< in order of arrival
+  std::vector<spread_record> spreads; ///< by symbol id, symbols seen only
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recording_request&) {
+  return f(caf::meta::type_name("marketsim.recording_request"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, spread_record& x) {
+  return f(caf::meta::type_name("marketsim.spread_record"), x.symbol, x.l1_updates,
+           x.two_sided_ns, x.spread_ns_sum, x.last);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, md_recording& x) {
+  return f(caf::meta::type_name("marketsim.md_recording"), x.trades, x.spreads);
+}
+
+} // namespace marketsim::actors

@@ -1,0 +1,64 @@
+#include "actors/vocabulary.hpp"
+
+#include "actors/interfaces.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+namespace marketsim::actors {
+
+void add_message_types(caf::actor_system_config& cfg) {
+  // Names must match the type_name in each inspect(), and must be the same in
+  // every process of a distributed run.
+
+  // -- market value types
+  cfg.add_message_type<market::order_request>("marketsim.order_request");
+  cfg.add_message_type<market::cancel_request>("marketsim.cancel_request");
+  cfg.add_message_type<market::modify_request>("marketsim.modify_request");
+  cfg.add_message_type<market::book_event>("marketsim.book_event");
+  cfg.add_message_type<market::l1_quote>("marketsim.l1_quote");
+  cfg.add_message_type<market::depth_level>("marketsim.depth_level");
+  cfg.add_message_type<std::vector<market::book_event>>(
+      "std::vector<marketsim.book_event>");
+  cfg.add_message_type<std::vector<market::depth_level>>(
+      "std::vector<marketsim.depth_level>");
+
+  // -- orders
+  cfg.add_message_type<new_order>("marketsim.new_order");
+  cfg.add_message_type<cancel_order>("marketsim.cancel_order");
+  cfg.add_message_type<modify_order>("marketsim.modify_order");
+  cfg.add_message_type<order_reply>("marketsim.order_reply");
+  cfg.add_message_type<new_order_batch>("marketsim.new_order_batch");
+  cfg.add_message_type<order_reply_batch>("marketsim.order_reply_batch");
+  cfg.add_message_type<execution_report>("marketsim.execution_report");
+  cfg.add_message_type<register_owner>("marketsim.register_owner");
+
+  // -- market data
+  cfg.add_message_type<trade_print>("marketsim.trade_print");
+  cfg.add_message_type<l1_update>("marketsim.l1_update");
+  cfg.add_message_type<l2_snapshot>("marketsim.l2_snapshot");
+  cfg.add_message_type<l2_request>("marketsim.l2_request");
+  cfg.add_message_type<md_subscribe>("marketsim.md_subscribe");
+  cfg.add_message_type<md_unsubscribe>("marketsim.md_unsubscribe");
+  cfg.add_message_type<l2_publish_tick>("marketsim.l2_publish_tick");
+  cfg.add_message_type<end_of_day>("marketsim.end_of_day");
+
+  // -- statistics
+  cfg.add_message_type<stats_request>("marketsim.stats_request");
+  cfg.add_message_type<symbol_summary>("marketsim.symbol_summary");
+  cfg.add_message_type<shard_stats>("marketsim.shard_stats");
+
+  // -- strategies (the trader actors' own messages)
+  cfg.add_message_type<trader_tick>("marketsim.trader_tick");
+  cfg.add_message_type<trader_stop>("marketsim.trader_stop");
+  cfg.add_message_type<trader_stats_request>("marketsim.trader_stats_request");
+  cfg.add_message_type<trader_stats>("marketsim.trader_stats");
+  // the market-data recorder of `marketsim run`
+  cfg.add_message_type<recording_request>("marketsim.recording_request");
+  cfg.add_message_type<spread_record>("marketsim.spread_record");
+  cfg.add_message_type<md_recording>("marketsim.md_recording");
+  cfg.add_message_type<std::vector<trade_print>>("std::vector<marketsim.trade_print>");
+  cfg.add_message_type<std::vector<spread_record>>("std::vector<marketsim.spread_record>");
+}
+
+} // namespace marketsim::actors

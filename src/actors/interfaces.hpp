@@ -42,6 +42,39 @@ struct md_unsubscribe {
   md_listener_actor listener;
 };
 
+/// Receives signals of the topics it subscribed to.
+using signal_listener_actor = caf::typed_actor<caf::reacts_to<signal_message>>;
+
+/// Subscribes `listener` to `topic`; `from` is the listener's own agent index
+/// so that it does not receive its own signals (0: receive everything).
+struct signal_subscribe {
+  std::string topic;
+  std::uint64_t from = 0;
+  signal_listener_actor listener;
+};
+
+/// Unsubscribes `listener` from every topic.
+struct signal_unsubscribe {
+  signal_listener_actor listener;
+};
+
+/// The signal hub: a signal_message sent to it goes to every subscriber of
+/// its topic except its publisher.
+using signal_hub_actor = caf::typed_actor<caf::reacts_to<signal_message>,
+                                          caf::reacts_to<signal_subscribe>,
+                                          caf::reacts_to<signal_unsubscribe>>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signal_subscribe& x) {
+  return f(caf::meta::type_name("marketsim.signal_subscribe"), x.topic, x.from,
+           x.listener);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signal_unsubscribe& x) {
+  return f(caf::meta::type_name("marketsim.signal_unsubscribe"), x.listener);
+}
+
 /// Internal timer message of the shard: publish periodic L2 snapshots.
 struct l2_publish_tick {};
 

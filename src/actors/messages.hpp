@@ -12,6 +12,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 // -- inspect() for the pure market value types -------------------------------
@@ -146,6 +147,25 @@ struct l2_request {
   market::symbol_id symbol = 0;
   std::uint32_t levels = 10;
 };
+
+// -- signals between agents -------------------------------------------------------
+
+/// A signal on a topic: published to the signal hub, delivered by it to every
+/// subscriber of the topic except the publisher. Fundamental values travel as
+/// signals too (topic "fundamental", from = 0, value in price units).
+struct signal_message {
+  std::string topic;
+  market::symbol_id symbol = 0;
+  double value = 0;
+  std::uint64_t from = 0; ///< publishing agent's index; 0 for the platform
+  timestamp_ns time = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signal_message& x) {
+  return f(caf::meta::type_name("marketsim.signal_message"), x.topic, x.symbol, x.value,
+           x.from, x.time);
+}
 
 // -- statistics ----------------------------------------------------------------
 

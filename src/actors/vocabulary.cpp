@@ -43,6 +43,11 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<l2_publish_tick>("marketsim.l2_publish_tick");
   cfg.add_message_type<end_of_day>("marketsim.end_of_day");
 
+  // -- signals
+  cfg.add_message_type<signal_message>("marketsim.signal_message");
+  cfg.add_message_type<signal_subscribe>("marketsim.signal_subscribe");
+  cfg.add_message_type<signal_unsubscribe>("marketsim.signal_unsubscribe");
+
   // -- statistics
   cfg.add_message_type<stats_request>("marketsim.stats_request");
   cfg.add_message_type<symbol_summary>("marketsim.symbol_summary");

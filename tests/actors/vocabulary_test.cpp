@@ -136,6 +136,19 @@ bool same(const shard_stats& a, const shard_stats& b) {
          && a.unroutable_reports == b.unroutable_reports;
 }
 
+bool same(const signal_message& a, const signal_message& b) {
+  return std::tie(a.topic, a.symbol, a.value, a.from, a.time) ==
+         std::tie(b.topic, b.symbol, b.value, b.from, b.time);
+}
+
+bool same(const signal_subscribe& a, const signal_subscribe& b) {
+  return a.topic == b.topic && a.from == b.from && a.listener == b.listener;
+}
+
+bool same(const signal_unsubscribe& a, const signal_unsubscribe& b) {
+  return a.listener == b.listener;
+}
+
 bool same(const trader_tick&, const trader_tick&) {
   return true;
 }
@@ -238,6 +251,10 @@ md_listener_actor::behavior_type md_sink() {
   return {[](const trade_print&) {}, [](const l1_update&) {}, [](const l2_snapshot&) {}};
 }
 
+signal_listener_actor::behavior_type signal_sink() {
+  return {[](const signal_message&) {}};
+}
+
 struct config : caf::actor_system_config {
   config() { actors::add_message_types(*this); }
 };
@@ -248,6 +265,7 @@ struct vocabulary_fixture {
   /// Listeners to put into the messages that carry actor handles.
   order_listener_actor order_listener = sys.spawn(order_sink);
   md_listener_actor md_listener = sys.spawn(md_sink);
+  signal_listener_actor signal_listener = sys.spawn(signal_sink);
   std::set<std::string> checked;
 
   /// The actor system waits for its actors: quit them even when a REQUIRE
@@ -255,6 +273,7 @@ struct vocabulary_fixture {
   ~vocabulary_fixture() {
     caf::anon_send_exit(order_listener, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(md_listener, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(signal_listener, caf::exit_reason::user_shutdown);
   }
 
   /// Round-trips `x` alone and inside a caf::message and checks that it is
@@ -344,6 +363,12 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(md_unsubscribe{fx.md_listener}, "marketsim.md_unsubscribe");
   fx.check(l2_publish_tick{}, "marketsim.l2_publish_tick");
   fx.check(end_of_day{}, "marketsim.end_of_day");
+
+  // -- signals
+  fx.check(signal_message{"momentum", 121, -0.5, 122, 123}, "marketsim.signal_message");
+  fx.check(signal_subscribe{"fundamental", 124, fx.signal_listener},
+           "marketsim.signal_subscribe");
+  fx.check(signal_unsubscribe{fx.signal_listener}, "marketsim.signal_unsubscribe");
 
   // -- statistics
   fx.check(stats_request{}, "marketsim.stats_request");

@@ -1,5 +1,6 @@
 #include "bench/book_load.hpp"
 
+#include "bench/baseline_book.hpp"
 #include "market/order_book.hpp"
 
 #include <x86intrin.h>
@@ -60,7 +61,10 @@ op_mix mix_named(const std::string& name) {
                               "' (expected exchange-core or add-cancel)");
 }
 
-inline void apply(order_book& book, const operation& op, std::vector<book_event>& out) {
+/// Applies `op` to `book`: our order_book or the baseline_book, which share
+/// the calls the mixes use.
+template <class Book>
+inline void apply(Book& book, const operation& op, std::vector<book_event>& out) {
   switch (op.kind) {
   case op_kind::limit:
   case op_kind::ioc: {
@@ -344,12 +348,22 @@ struct pass_result {
   std::uint64_t events = 0;
 };
 
+std::uint64_t trades_of(const order_book& book) {
+  return book.stats().trades;
+}
+std::uint64_t trades_of(const baseline_book& book) {
+  return book.trades();
+}
+
 /// Builds the book to its resting size (untimed), then replays the measured
 /// operations chunk by chunk, generating each chunk outside the timed region.
-/// With `samples`, every operation is timed in TSC ticks.
-pass_result run_pass(const book_load_params& p, std::vector<std::uint32_t>* samples) {
+/// With `samples`, every operation is timed in TSC ticks. Every pass, of
+/// either book, replays the same stream: the generator is seeded alike and
+/// follows its own shadow order_book, not the book under test.
+template <class Book>
+pass_result run_pass(const book_load_params& p, Book& book,
+                     std::vector<std::uint32_t>* samples) {
   op_generator gen{mix_named(p.mix), p.resting_orders, p.seed};
-  order_book book{load_symbol, load_spec(), 4 * p.resting_orders};
   std::vector<book_event> out;
   out.reserve(256);
   std::vector<operation> ops;
@@ -360,7 +374,7 @@ pass_result run_pass(const book_load_params& p, std::vector<std::uint32_t>* samp
     out.clear();
     apply(book, op, out);
   }
-  const std::uint64_t trades_before = book.stats().trades;
+  const std::uint64_t trades_before = trades_of(book);
 
   pass_result r;
   std::chrono::steady_clock::duration busy{};
@@ -390,8 +404,22 @@ pass_result run_pass(const book_load_params& p, std::vector<std::uint32_t>* samp
     done += n;
   }
   r.seconds = std::chrono::duration<double>(busy).count();
-  r.trades = book.stats().trades - trades_before;
+  r.trades = trades_of(book) - trades_before;
   return r;
+}
+
+pass_result run_ours(const book_load_params& p, std::vector<std::uint32_t>* samples) {
+  order_book book{load_symbol, load_spec(), 4 * p.resting_orders};
+  return run_pass(p, book, samples);
+}
+
+pass_result run_baseline(const book_load_params& p) {
+  baseline_book book{load_symbol};
+  return run_pass(p, book, nullptr);
+}
+
+double ops_per_sec(std::uint64_t operations, double seconds) {
+  return seconds > 0 ? static_cast<double>(operations) / seconds : 0;
 }
 
 double percentile_ns(std::vector<std::uint32_t>& ticks, double q, std::uint64_t overhead,
@@ -416,19 +444,31 @@ book_load_result run_book_load(const book_load_params& p) {
   result.mix = p.mix;
   result.operations = p.operations;
 
-  const auto throughput = run_pass(p, nullptr);
+  const auto throughput = run_ours(p, nullptr);
   result.seconds = throughput.seconds;
-  result.ops_per_sec =
-      throughput.seconds > 0 ? static_cast<double>(p.operations) / throughput.seconds : 0;
+  result.ops_per_sec = ops_per_sec(p.operations, throughput.seconds);
   result.trades = throughput.trades;
   result.events = throughput.events;
+
+  // Right after our pass, so that both see the machine in the same state.
+  if (p.baseline) {
+    const auto base = run_baseline(p);
+    result.baseline_run = true;
+    result.baseline_seconds = base.seconds;
+    result.baseline_ops_per_sec = ops_per_sec(p.operations, base.seconds);
+    result.baseline_trades = base.trades;
+    result.baseline_events = base.events;
+    result.ratio = result.baseline_ops_per_sec > 0
+                       ? result.ops_per_sec / result.baseline_ops_per_sec
+                       : 0;
+  }
 
   if (p.measure_latency && p.operations > 0) {
     const double ticks_per_ns = tsc_per_ns();
     const std::uint64_t overhead = tsc_overhead();
     std::vector<std::uint32_t> samples;
     samples.reserve(p.operations);
-    run_pass(p, &samples);
+    run_ours(p, &samples);
     result.p50_ns = percentile_ns(samples, 0.50, overhead, ticks_per_ns);
     result.p99_ns = percentile_ns(samples, 0.99, overhead, ticks_per_ns);
     result.p999_ns = percentile_ns(samples, 0.999, overhead, ticks_per_ns);
@@ -449,6 +489,18 @@ std::string to_string(const book_load_result& r) {
   else
     os << "  latency     not measured\n";
   os << "  produced    " << r.trades << " trades, " << r.events << " events\n";
+  if (r.baseline_run) {
+    os << std::setprecision(3) << "  baseline    " << r.baseline_ops_per_sec / 1e6
+       << " M ops/s (" << r.baseline_seconds
+       << " s; std::map + std::list book, same stream)\n";
+    os << std::setprecision(2) << "  ratio       " << r.ratio
+       << " (ours / baseline throughput)\n";
+    os << "  baseline    produced " << r.baseline_trades << " trades, "
+       << r.baseline_events << " events"
+       << (r.same_work() ? " (same as ours)"
+                         : " -- MISMATCH with ours: not the same work, ratio invalid")
+       << '\n';
+  }
   return os.str();
 }
 

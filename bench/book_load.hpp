@@ -23,6 +23,10 @@ struct book_load_params {
   /// Also run a second pass that times every operation (rdtsc, calibrated
   /// against steady_clock, timer overhead subtracted).
   bool measure_latency = true;
+  /// Also replay the same stream through baseline_book (std::map + std::list,
+  /// see baseline_book.hpp) right after the throughput pass, for a same-run
+  /// ratio.
+  bool baseline = true;
 };
 
 struct book_load_result {
@@ -37,6 +41,22 @@ struct book_load_result {
   /// Trades and events produced by the measured operations.
   std::uint64_t trades = 0;
   std::uint64_t events = 0;
+
+  /// The baseline pass (when book_load_params::baseline): its throughput on
+  /// the same stream, timed the same way, and what it produced.
+  bool baseline_run = false;
+  double baseline_seconds = 0;
+  double baseline_ops_per_sec = 0;
+  std::uint64_t baseline_trades = 0;
+  std::uint64_t baseline_events = 0;
+  /// ops_per_sec / baseline_ops_per_sec; 0 without a baseline pass.
+  double ratio = 0;
+
+  /// Both books produced the same trades and events: the ratio compares the
+  /// same work.
+  bool same_work() const {
+    return baseline_run && trades == baseline_trades && events == baseline_events;
+  }
 };
 
 /// Runs the load. Throws std::invalid_argument on an unknown mix or zero

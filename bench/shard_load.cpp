@@ -3,6 +3,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/vocabulary.hpp"
 #include "market/exchange_shard.hpp"
+#include "market/matching_engine.hpp"
 
 #include <caf/all.hpp>
 
@@ -12,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace marketsim::bench {
@@ -49,10 +51,21 @@ struct rng {
   unsigned below(unsigned n) { return static_cast<unsigned>(next() % n); }
 };
 
+/// One request as a sender sent it, kept for the direct replay: a new order
+/// (its id, which the shard assigns, is filled in from the reply) or a cancel
+/// (`order.id` the order to cancel, `order.owner` the requester).
+struct sent_request {
+  bool is_cancel = false;
+  order_request order;
+};
+
 /// What one sender measured; written by the sender, read after it finished.
 struct sender_result {
   std::uint64_t answered = 0;
   std::vector<std::int64_t> rtt_ns;
+  /// Every request in the order sent, indexed by client order id - 1 (ids
+  /// are dense from 1 per sender); only when recording.
+  std::vector<sent_request> sent;
 };
 
 struct sender_config {
@@ -63,6 +76,7 @@ struct sender_config {
   std::uint32_t in_flight = 0;
   std::uint32_t batch = 1;
   std::uint64_t seed = 0;
+  bool record = false; ///< keep every request in result->sent
   sender_result* result = nullptr;
 };
 
@@ -188,6 +202,19 @@ void track(sender_state& st, const actors::execution_report& x) {
 
 void send_more(sender_ptr self);
 
+/// Keeps a request for the replay; call in the order client ids are taken.
+void record(sender_state& st, bool is_cancel, const order_request& order) {
+  if (st.cfg.record)
+    st.cfg.result->sent.push_back(sent_request{is_cancel, order});
+}
+
+/// Notes the id the shard gave a new order (a cancel's reply repeats the id
+/// it was sent with).
+void record_reply(sender_state& st, const actors::order_reply& r) {
+  if (st.cfg.record)
+    st.cfg.result->sent[r.client_order_id - 1].order.id = r.id;
+}
+
 void answered(sender_ptr self, std::uint64_t orders, clock_type::time_point sent_at) {
   auto& st = self->state;
   st.cfg.result->rtt_ns.push_back(
@@ -204,6 +231,11 @@ void send_cancel(sender_ptr self, order_id id) {
   ++st.outstanding;
   auto client_id = st.next_client_id++;
   st.stamp(client_id);
+  order_request cancelled;
+  cancelled.id = id;
+  cancelled.owner = st.cfg.owner;
+  cancelled.symbol = load_symbol;
+  record(st, true, cancelled);
   self->send(st.cfg.shard,
              actors::cancel_order{client_id, st.cfg.owner, {id, load_symbol}});
 }
@@ -220,6 +252,7 @@ void send_single(sender_ptr self) {
   ++st.sent;
   ++st.outstanding;
   auto x = make_order(st, action);
+  record(st, false, x.order);
   st.stamp(x.client_order_id);
   self->send(st.cfg.shard, std::move(x));
 }
@@ -239,6 +272,7 @@ void send_batch(sender_ptr self) {
       }
     }
     b.orders.push_back(make_order(st, action));
+    record(st, false, b.orders.back().order);
     ++st.sent;
   }
   if (b.orders.empty())
@@ -276,6 +310,8 @@ caf::behavior load_sender(sender_ptr self, sender_config cfg) {
   st.cfg = std::move(cfg);
   st.random = rng{st.cfg.seed};
   st.cfg.result->rtt_ns.reserve(st.cfg.orders);
+  if (st.cfg.record)
+    st.cfg.result->sent.reserve(st.cfg.orders);
   std::size_t slots = 1;
   while (slots < 2 * std::size_t{st.cfg.in_flight})
     slots *= 2;
@@ -292,12 +328,15 @@ caf::behavior load_sender(sender_ptr self, sender_config cfg) {
   // pending responses per reply, which grows with the window.
   return {
       [self](const actors::order_reply& r) {
+        record_reply(self->state, r);
         track(self->state, r);
         answered(self, 1, self->state.stamped(r.client_order_id));
       },
       [self](const actors::order_reply_batch& r) {
-        for (const auto& reply : r.replies)
+        for (const auto& reply : r.replies) {
+          record_reply(self->state, reply);
           track(self->state, reply);
+        }
         if (!r.replies.empty())
           answered(self, r.replies.size(),
                    self->state.stamped(r.replies.front().client_order_id));
@@ -332,6 +371,92 @@ double percentile_us(std::vector<std::int64_t>& xs, double q) {
   return static_cast<double>(xs[k]) / 1000.0;
 }
 
+// -- the direct replay -----------------------------------------------------------
+
+symbol_table load_symbols() {
+  symbol_table symbols;
+  symbols.add({"LOAD", 1, 1, 1'000'000});
+  return symbols;
+}
+
+constexpr std::size_t expected_orders = 4096;
+
+/// Every sender's requests in the order the shard handled them, as far as the
+/// replies tell: new orders by their shard-assigned ids (the shard numbers
+/// them as it handles them). A sender's messages are handled in the order
+/// sent, so each cancel was handled between its sender's previous and next
+/// new order; it goes just before the next (after the last, at the end).
+std::vector<sent_request> shard_order(const std::vector<sender_result>& results) {
+  struct new_at {
+    order_id id;
+    std::uint32_t sender;
+    std::size_t index;
+  };
+  std::vector<new_at> news;
+  std::size_t total = 0;
+  for (std::uint32_t s = 0; s < results.size(); ++s) {
+    total += results[s].sent.size();
+    for (std::size_t i = 0; i < results[s].sent.size(); ++i)
+      if (!results[s].sent[i].is_cancel)
+        news.push_back({results[s].sent[i].order.id, s, i});
+  }
+  std::sort(news.begin(), news.end(),
+            [](const new_at& a, const new_at& b) { return a.id < b.id; });
+  std::vector<sent_request> out;
+  out.reserve(total);
+  std::vector<std::size_t> next(results.size(), 0);
+  auto flush = [&](std::uint32_t s, std::size_t upto) {
+    for (; next[s] < upto; ++next[s])
+      out.push_back(results[s].sent[next[s]]);
+  };
+  for (const auto& n : news)
+    flush(n.sender, n.index + 1);
+  for (std::uint32_t s = 0; s < results.size(); ++s)
+    flush(s, results[s].sent.size());
+  return out;
+}
+
+/// Applies `stream` to a fresh matching_engine in this thread and returns the
+/// seconds it took (only that is timed) and the trades.
+std::pair<double, std::uint64_t> replay(const std::vector<sent_request>& stream) {
+  const auto symbols = load_symbols();
+  matching_engine engine{symbols, {load_symbol}, expected_orders};
+  std::vector<book_event> events;
+  events.reserve(256);
+  const auto start = clock_type::now();
+  for (const auto& r : stream) {
+    events.clear();
+    if (r.is_cancel)
+      engine.cancel(cancel_request{r.order.id, load_symbol}, r.order.owner, events);
+    else
+      engine.submit(r.order, events);
+  }
+  const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  return {seconds, engine.book(load_symbol)->stats().trades};
+}
+
+/// Replays took a few tens of milliseconds, short enough for one preemption
+/// on a shared machine to matter: the median of this many is reported.
+constexpr int direct_replays = 3;
+
+void run_direct(const std::vector<sent_request>& stream, shard_load_result& out) {
+  std::vector<double> seconds;
+  for (int i = 0; i < direct_replays; ++i) {
+    const auto [s, trades] = replay(stream);
+    seconds.push_back(s);
+    out.direct_trades = trades; // the same every time: the replay is deterministic
+  }
+  std::sort(seconds.begin(), seconds.end());
+  out.direct_seconds = seconds[seconds.size() / 2];
+  out.direct_run = true;
+  out.direct_orders = stream.size();
+  out.direct_orders_per_sec =
+      out.direct_seconds > 0 ? static_cast<double>(stream.size()) / out.direct_seconds
+                             : 0;
+  out.ratio =
+      out.direct_orders_per_sec > 0 ? out.orders_per_sec / out.direct_orders_per_sec : 0;
+}
+
 } // namespace
 
 shard_load_result run_shard_load(const shard_load_params& p) {
@@ -345,10 +470,8 @@ shard_load_result run_shard_load(const shard_load_params& p) {
     cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{cfg};
 
-  symbol_table symbols;
-  symbols.add({"LOAD", 1, 1, 1'000'000});
-  auto shard = spawn_exchange_shard(
-      sys, {0, std::move(symbols), {load_symbol}, std::size_t{4096}});
+  auto shard =
+      spawn_exchange_shard(sys, {0, load_symbols(), {load_symbol}, expected_orders});
 
   std::vector<sender_result> results(p.senders);
   std::optional<std::string> failure;
@@ -360,10 +483,10 @@ shard_load_result run_shard_load(const shard_load_params& p) {
     std::vector<caf::actor> senders;
     auto start = clock_type::now();
     for (std::uint32_t i = 0; i < p.senders; ++i)
-      senders.push_back(
-          sys.spawn(load_sender, sender_config{shard, self, owner_id{i} + 1,
-                                               p.orders_per_sender, p.in_flight, p.batch,
-                                               p.seed * 1'000'003 + i, &results[i]}));
+      senders.push_back(sys.spawn(
+          load_sender,
+          sender_config{shard, self, owner_id{i} + 1, p.orders_per_sender, p.in_flight,
+                        p.batch, p.seed * 1'000'003 + i, p.direct, &results[i]}));
     for (std::uint32_t i = 0; i < p.senders; ++i)
       self->receive([](done_atom) {});
     out.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
@@ -392,17 +515,32 @@ shard_load_result run_shard_load(const shard_load_params& p) {
       out.seconds > 0 ? static_cast<double>(out.orders) / out.seconds : 0;
   out.rtt_p50_us = percentile_us(rtt, 0.50);
   out.rtt_p99_us = percentile_us(rtt, 0.99);
+  if (p.direct)
+    run_direct(shard_order(results), out);
   return out;
 }
 
 std::string to_string(const shard_load_result& r) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "shard load: %llu orders from %u senders (batch %u) in %.3f s = %.0f "
-                "orders/s; round trip p50 %.1f us, p99 %.1f us; %llu trades",
-                static_cast<unsigned long long>(r.orders), r.senders, r.batch, r.seconds,
-                r.orders_per_sec, r.rtt_p50_us, r.rtt_p99_us,
-                static_cast<unsigned long long>(r.trades));
+  char buf[512];
+  const int n = std::snprintf(
+      buf, sizeof buf,
+      "shard load: %llu orders from %u senders (batch %u) in %.3f s = %.0f orders/s; "
+      "round trip p50 %.1f us, p99 %.1f us; %llu trades",
+      static_cast<unsigned long long>(r.orders), r.senders, r.batch, r.seconds,
+      r.orders_per_sec, r.rtt_p50_us, r.rtt_p99_us,
+      static_cast<unsigned long long>(r.trades));
+  if (r.direct_run && n > 0 && static_cast<std::size_t>(n) < sizeof buf)
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n),
+                  "\n  direct: the same %llu requests into a matching_engine, one "
+                  "thread, no actors: %.3f s (median of %d) = %.0f orders/s; %llu "
+                  "trades%s\n"
+                  "  ratio actor / direct: %.2f",
+                  static_cast<unsigned long long>(r.direct_orders), r.direct_seconds,
+                  direct_replays, r.direct_orders_per_sec,
+                  static_cast<unsigned long long>(r.direct_trades),
+                  r.direct_trades == r.trades ? " (same as the shard)"
+                                              : " (differs from the shard's)",
+                  r.ratio);
   return buf;
 }
 

@@ -122,3 +122,29 @@ typename Inspector::result_type inspect(Inspector& f, end_of_day&) {
 }
 
 } // namespace marketsim::actors
+
+namespace marketsim::actors {
+
+/// A trader hosting one strategy (strategies/trader.hpp): it listens to its
+/// orders' replies and reports, market data and signals, and takes its own
+/// timers and the run's control messages. It sends its requests to shards
+/// with `send`, so their replies (order_reply, l2_snapshot) arrive as
+/// messages.
+using trader_actor =
+    order_listener_actor::extend_with<md_listener_actor, signal_listener_actor>::extend<
+        caf::reacts_to<order_reply>, caf::reacts_to<strategy_timer>,
+        caf::reacts_to<agent_start>, caf::reacts_to<agent_stop>,
+        caf::replies_to<agent_report_request>::with<agent_report>>;
+
+} // namespace marketsim::actors
+
+namespace marketsim::actors {
+
+/// The fundamental oracle (market/fundamental_oracle.hpp): steps the true
+/// values on its own timer, publishes them to the signal hub, and answers
+/// requests for the values of its last step.
+using fundamental_oracle_actor =
+    caf::typed_actor<caf::replies_to<fundamental_request>::with<fundamental_values>,
+                     caf::reacts_to<fundamental_tick>>;
+
+} // namespace marketsim::actors

@@ -269,55 +269,6 @@ typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
            x.symbols, x.unroutable_reports);
 }
 
-} // namespace marketsim::actors
-
-// -- strategies ------------------------------------------------------------------
-
-namespace marketsim::actors {
-
-/// A trader's own timer message: time to act (sent to itself with
-/// delayed_send, so it follows the actor system's clock, real or virtual).
-struct trader_tick {};
-
-/// Tells a trader to stop acting. Replies and reports still in flight are
-/// processed and counted.
-struct trader_stop {};
-
-/// Asks a trader for its counters (answered with trader_stats).
-struct trader_stats_request {};
-
-struct trader_stats {
-  market::owner_id owner = 0;
-  std::uint64_t orders = 0;   ///< new orders sent (limit and market)
-  std::uint64_t cancels = 0;  ///< cancel requests sent
-  std::uint64_t accepted = 0; ///< new orders the shard accepted
-  std::uint64_t rejects = 0;  ///< requests the shard rejected
-  std::uint64_t fills = 0;    ///< trades of own orders, as taker or maker
-  market::qty_t filled_qty = 0;
-  std::uint64_t resting = 0;  ///< own orders live in the books now
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, trader_tick&) {
-  return f(caf::meta::type_name("marketsim.trader_tick"));
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, trader_stop&) {
-  return f(caf::meta::type_name("marketsim.trader_stop"));
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, trader_stats_request&) {
-  return f(caf::meta::type_name("marketsim.trader_stats_request"));
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, trader_stats& x) {
-  return f(caf::meta::type_name("marketsim.trader_stats"), x.owner, x.orders, x.cancels,
-           x.accepted, x.rejects, x.fills, x.filled_qty, x.resting);
-}
-
 // -- market-data recorder (app) ------------------------------------------------
 
 /// Asks a market-data recorder for what it collected (answered with
@@ -355,6 +306,137 @@ typename Inspector::result_type inspect(Inspector& f, spread_record& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, md_recording& x) {
   return f(caf::meta::type_name("marketsim.md_recording"), x.trades, x.spreads);
+}
+
+} // namespace marketsim::actors
+
+// -- the strategy host (strategies/trader.hpp) -----------------------------------
+
+namespace marketsim::actors {
+
+/// A timer a strategy set: the trader sends it to itself with delayed_send, so
+/// it follows the actor system's clock (real or virtual).
+struct strategy_timer {
+  std::uint64_t tag = 0;
+};
+
+/// The agent's start: the trader calls its strategy's on_start. Nothing is
+/// called before it.
+struct agent_start {};
+
+/// The end of the run for the agent: no more strategy callbacks. Its orders
+/// stay; replies and reports still in flight are applied to its account.
+struct agent_stop {};
+
+/// Asks a trader for its agent_report.
+struct agent_report_request {};
+
+/// A non-flat position: quantity and signed cost basis (market::account),
+/// so that unrealised PnL at a mark is qty * mark - basis.
+struct agent_position {
+  market::symbol_id symbol = 0;
+  market::qty_t qty = 0;
+  std::int64_t basis = 0;
+};
+
+/// What an agent did and holds. Money in price units times quantity units.
+struct agent_report {
+  std::uint64_t index = 0;
+  market::owner_id owner = 0;
+  std::string strategy; ///< the strategy's name in the scenario
+  bool failed = false;  ///< a strategy callback threw; `error` says what
+  std::string error;
+  std::int64_t cash = 0;
+  std::vector<agent_position> positions; ///< by symbol id
+  std::int64_t realised = 0; ///< gross of fees
+  std::int64_t fees = 0;     ///< fees paid net of rebates
+  std::uint64_t orders_sent = 0;  ///< new_order messages
+  std::uint64_t cancels_sent = 0; ///< cancel_order messages
+  std::uint64_t modifies_sent = 0; ///< modify_order messages
+  std::uint64_t fills = 0;        ///< trades of own orders, as taker or maker
+  market::qty_t filled_qty = 0;
+  std::uint64_t pretrade_rejects = 0; ///< refused by the host (account, unknown id)
+  std::uint64_t exchange_rejects = 0; ///< rejected events in replies of the exchange
+  std::uint64_t live_orders = 0;      ///< submitted and not yet gone
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, strategy_timer& x) {
+  return f(caf::meta::type_name("marketsim.strategy_timer"), x.tag);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_start&) {
+  return f(caf::meta::type_name("marketsim.agent_start"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_stop&) {
+  return f(caf::meta::type_name("marketsim.agent_stop"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_report_request&) {
+  return f(caf::meta::type_name("marketsim.agent_report_request"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_position& x) {
+  return f(caf::meta::type_name("marketsim.agent_position"), x.symbol, x.qty, x.basis);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_report& x) {
+  return f(caf::meta::type_name("marketsim.agent_report"), x.index, x.owner, x.strategy,
+           x.failed, x.error, x.cash, x.positions, x.realised, x.fees, x.orders_sent,
+           x.cancels_sent, x.modifies_sent, x.fills, x.filled_qty, x.pretrade_rejects,
+           x.exchange_rejects, x.live_orders);
+}
+
+} // namespace marketsim::actors
+
+// -- fundamental values (market/fundamental_oracle.hpp) --------------------------
+
+namespace marketsim::actors {
+
+/// Asks the fundamental oracle for the current values (answered with
+/// fundamental_values).
+struct fundamental_request {};
+
+/// The fundamental oracle's own timer message: step the values and publish.
+struct fundamental_tick {};
+
+/// One symbol's fundamental value.
+struct fundamental_value {
+  market::symbol_id symbol = 0;
+  double value = 0;          ///< exact value, price units
+  market::price_t price = 0; ///< on the symbol's tick, at least one tick
+};
+
+/// The oracle's values as of its last step (the ones it last published).
+struct fundamental_values {
+  timestamp_ns time = 0; ///< actor clock time of the last step
+  std::vector<fundamental_value> values; ///< in the oracle's symbol order
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fundamental_request&) {
+  return f(caf::meta::type_name("marketsim.fundamental_request"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fundamental_tick&) {
+  return f(caf::meta::type_name("marketsim.fundamental_tick"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fundamental_value& x) {
+  return f(caf::meta::type_name("marketsim.fundamental_value"), x.symbol, x.value, x.price);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fundamental_values& x) {
+  return f(caf::meta::type_name("marketsim.fundamental_values"), x.time, x.values);
 }
 
 } // namespace marketsim::actors

@@ -53,17 +53,26 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<symbol_summary>("marketsim.symbol_summary");
   cfg.add_message_type<shard_stats>("marketsim.shard_stats");
 
-  // -- strategies (the trader actors' own messages)
-  cfg.add_message_type<trader_tick>("marketsim.trader_tick");
-  cfg.add_message_type<trader_stop>("marketsim.trader_stop");
-  cfg.add_message_type<trader_stats_request>("marketsim.trader_stats_request");
-  cfg.add_message_type<trader_stats>("marketsim.trader_stats");
   // the market-data recorder of `marketsim run`
   cfg.add_message_type<recording_request>("marketsim.recording_request");
   cfg.add_message_type<spread_record>("marketsim.spread_record");
   cfg.add_message_type<md_recording>("marketsim.md_recording");
   cfg.add_message_type<std::vector<trade_print>>("std::vector<marketsim.trade_print>");
   cfg.add_message_type<std::vector<spread_record>>("std::vector<marketsim.spread_record>");
+  // the strategy host (strategies/trader.hpp)
+  cfg.add_message_type<strategy_timer>("marketsim.strategy_timer");
+  cfg.add_message_type<agent_start>("marketsim.agent_start");
+  cfg.add_message_type<agent_stop>("marketsim.agent_stop");
+  cfg.add_message_type<agent_report_request>("marketsim.agent_report_request");
+  cfg.add_message_type<agent_position>("marketsim.agent_position");
+  cfg.add_message_type<agent_report>("marketsim.agent_report");
+  cfg.add_message_type<std::vector<agent_position>>(
+      "std::vector<marketsim.agent_position>");
+  // the fundamental oracle (market/fundamental_oracle.hpp)
+  cfg.add_message_type<fundamental_request>("marketsim.fundamental_request");
+  cfg.add_message_type<fundamental_tick>("marketsim.fundamental_tick");
+  cfg.add_message_type<fundamental_value>("marketsim.fundamental_value");
+  cfg.add_message_type<fundamental_values>("marketsim.fundamental_values");
 }
 
 } // namespace marketsim::actors

@@ -3,17 +3,24 @@
 #include "app/report.hpp"
 #include "app/run.hpp"
 #include "app/scenario.hpp"
+#include "strategies/registry.hpp"
 
 // The load drivers (bench/, included from the project root).
 #include "bench/book_load.hpp"
 #include "bench/shard_load.hpp"
+#include "bench/virtual_time_load.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <variant>
 
 namespace marketsim::app {
 
@@ -33,21 +40,25 @@ std::string one_line(std::string text) {
   return text;
 }
 
-struct run_options {
+struct run_cli_options {
   std::string scenario_path = "configs/default.yaml";
+  std::string clock;
   std::string out_dir;
   std::string duration;
   std::uint64_t seed = 0;
   CLI::Option* seed_option = nullptr;
 };
 
-int do_run(const run_options& opts, std::ostream& out) {
+int do_run(const run_cli_options& opts, const strategies::strategy_registry& registry,
+           std::ostream& out, std::ostream& err) {
   scenario sc;
   try {
-    sc = load_scenario(opts.scenario_path);
+    sc = load_scenario(opts.scenario_path, registry);
   } catch (const scenario_error& e) {
     throw usage_error(e.what());
   }
+  if (!opts.clock.empty())
+    sc.clock = parse_clock(opts.clock); // CLI11 checked the value
   if (!opts.duration.empty()) {
     try {
       sc.duration = parse_duration(opts.duration);
@@ -60,11 +71,83 @@ int do_run(const run_options& opts, std::ostream& out) {
   if (opts.seed_option->count() > 0)
     sc.seed = opts.seed;
   std::string dir = opts.out_dir.empty() ? sc.output : opts.out_dir;
-  auto result = run_scenario(sc);
+  run_options ro;
+  // A progress line only for a person watching: not into logs or pipes.
+  ro.progress = ::isatty(STDERR_FILENO) == 1;
+  ro.progress_out = &err;
+  auto result = run_scenario(sc, registry, ro);
   print_summary(out, result);
   write_outputs(result, dir);
-  out << "wrote " << dir << "/trades.csv (" << result.tape.size() << " trades) and "
-      << dir << "/summary.json\n";
+  out << "wrote " << dir << "/: trades.csv (" << result.tape.size()
+      << " trades), l1.csv (" << result.l1.size() << " samples), agents.csv ("
+      << result.agents.size() << " agents), summary.json\n";
+  return exit_ok;
+}
+
+/// A parameter's default as a scenario would write it.
+std::string default_text(const strategies::param_spec& p) {
+  if (!p.default_value)
+    return "(required)";
+  return std::visit(
+      [&](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>)
+          return v ? "true" : "false";
+        else if constexpr (std::is_same_v<T, std::string>)
+          return v.empty() ? "\"\"" : v;
+        else if constexpr (std::is_same_v<T, double>)
+          return fmt::format("{}", v);
+        else if (p.type == strategies::param_type::duration)
+          return format_duration(std::chrono::nanoseconds{v});
+        else
+          return std::to_string(v);
+      },
+      *p.default_value);
+}
+
+std::string bound_text(const strategies::param_spec& p, double x) {
+  if (p.type == strategies::param_type::duration)
+    return format_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(x)});
+  return fmt::format("{:g}", x);
+}
+
+/// The range of a parameter: `[min, max]`, `>= min`, `<= max`, a list of
+/// choices, or nothing.
+std::string range_text(const strategies::param_spec& p) {
+  if (!p.choices.empty()) {
+    std::string text;
+    for (const auto& c : p.choices)
+      text += (text.empty() ? "" : "|") + c;
+    return text;
+  }
+  if (p.min && p.max)
+    return "[" + bound_text(p, *p.min) + ", " + bound_text(p, *p.max) + "]";
+  if (p.min)
+    return ">= " + bound_text(p, *p.min);
+  if (p.max)
+    return "<= " + bound_text(p, *p.max);
+  return "";
+}
+
+int do_strategies(const strategies::strategy_registry& registry, std::ostream& out) {
+  for (const auto& name : registry.names()) {
+    const auto* info = registry.find(name);
+    out << info->name << "\n  " << info->summary << "\n\n";
+    auto row = [&](auto&&... xs) {
+      auto line = fmt::format("  {:<25} {:<9} {:<12} {:<20} {}", xs...);
+      line.erase(line.find_last_not_of(' ') + 1);
+      out << line << '\n';
+    };
+    row("parameter", "type", "default", "range", "meaning");
+    for (const auto& p : info->params)
+      row(p.name, strategies::to_string(p.type), default_text(p), range_text(p),
+          p.description);
+    out << '\n';
+  }
+  out << "In a scenario: agents: [{count: 10, strategy: <name>, symbols: [<symbol>], "
+         "params: {<parameter>: <value>}}].\nA group's symbols set the 'symbols' "
+         "parameter; 'reference_price', when not given, is the reference price of the "
+         "group's symbols if they share one.\n";
   return exit_ok;
 }
 
@@ -90,6 +173,47 @@ int do_bench_shard(const bench::shard_load_params& params, std::ostream& out) {
   return exit_ok;
 }
 
+struct bench_virtual_options {
+  bench::virtual_load_params params;
+  std::string duration = "60s";
+  std::string interval = "100ms";
+  std::string exchange = "echo";
+};
+
+int do_bench_virtual(bench_virtual_options opts, std::ostream& out, std::ostream& err) {
+  try {
+    opts.params.duration = parse_duration(opts.duration);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(std::string{"--duration: "} + e.what());
+  }
+  try {
+    opts.params.interval = parse_duration(opts.interval);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(std::string{"--interval: "} + e.what());
+  }
+  opts.params.real_shard = opts.exchange == "shard";
+  if (::isatty(STDERR_FILENO) == 1) {
+    opts.params.progress = [&err](std::int64_t sim_ns, std::uint64_t events,
+                                  std::chrono::nanoseconds wall) {
+      auto secs = std::chrono::duration<double>(wall).count();
+      err << fmt::format("\r  sim {:.2f} s, {} events, {:.0f} events/s   ",
+                         static_cast<double>(sim_ns) / 1e9, events,
+                         secs > 0 ? static_cast<double>(events) / secs : 0.0);
+      err.flush();
+    };
+  }
+  bench::virtual_load_result result;
+  try {
+    result = bench::run_virtual_time_load(opts.params);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+  if (opts.params.progress)
+    err << "\r" << std::string(78, ' ') << "\r";
+  out << bench::to_string(result) << '\n';
+  return exit_ok;
+}
+
 /// CLI11 2.1 reads "-5" into an unsigned option as a huge number: refuse a
 /// leading minus sign before the conversion.
 const CLI::Validator not_negative{[](std::string& text) {
@@ -103,21 +227,29 @@ const CLI::Validator not_negative{[](std::string& text) {
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app{"marketsim: an actor-model market simulator", "marketsim"};
+  const auto registry = strategies::builtin_strategies();
   app.set_version_flag("--version", std::string{"marketsim "} + MARKETSIM_VERSION);
   // At most one; "none" is reported after parsing, so that an unknown flag
   // is reported as such rather than as a missing subcommand.
   app.require_subcommand(0, 1);
 
-  run_options run_opts;
-  auto* run = app.add_subcommand("run", "Run a scenario in real time");
+  run_cli_options run_opts;
+  auto* run = app.add_subcommand("run", "Run a scenario (virtual or real time)");
   run->add_option("scenario", run_opts.scenario_path, "Scenario file (YAML)")
       ->capture_default_str();
+  run->add_option("--clock", run_opts.clock,
+                  "virtual (deterministic, as fast as possible) or real (wall clock); "
+                  "default: the scenario's clock")
+      ->check(CLI::IsMember({"virtual", "real"}));
   run->add_option("--out", run_opts.out_dir,
                   "Output folder (default: the scenario's output, runs/<name>)");
   run->add_option("--duration", run_opts.duration,
-                  "Run for this long instead (e.g. 500ms, 5s)");
+                  "Run for this long instead (simulated time; e.g. 500ms, 5s)");
   run_opts.seed_option =
       run->add_option("--seed", run_opts.seed, "Override the seed")->check(not_negative);
+
+  auto* strategies_cmd = app.add_subcommand(
+      "strategies", "List the registered strategies and their parameters");
 
   auto* bench_cmd = app.add_subcommand("bench", "Load drivers");
   bench_cmd->require_subcommand(0, 1);
@@ -163,6 +295,24 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->check(not_negative)
       ->capture_default_str();
 
+  bench_virtual_options virtual_opts;
+  auto* virt = bench_cmd->add_subcommand(
+      "virtual", "Agents on timers against an exchange, in virtual time on one core");
+  virt->add_option("--agents", virtual_opts.params.agents, "Agents")
+      ->check(not_negative)
+      ->capture_default_str();
+  virt->add_option("--duration", virtual_opts.duration, "Simulated time")
+      ->capture_default_str();
+  virt->add_option("--interval", virtual_opts.interval, "Mean time between two ticks")
+      ->capture_default_str();
+  virt->add_option("--exchange", virtual_opts.exchange,
+                   "echo (the platform alone) or shard (a real order book)")
+      ->check(CLI::IsMember({"echo", "shard"}))
+      ->capture_default_str();
+  virt->add_option("--seed", virtual_opts.params.seed, "Seed")
+      ->check(not_negative)
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -174,11 +324,15 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   try {
     if (run->parsed())
-      return do_run(run_opts, out);
+      return do_run(run_opts, registry, out, err);
+    if (strategies_cmd->parsed())
+      return do_strategies(registry, out);
     if (book->parsed())
       return do_bench_book(book_params, out);
     if (shard->parsed())
       return do_bench_shard(shard_params, out);
+    if (virt->parsed())
+      return do_bench_virtual(virtual_opts, out, err);
   } catch (const usage_error& e) {
     err << "marketsim: " << one_line(e.what()) << '\n';
     return exit_usage;
@@ -187,9 +341,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     return exit_failure;
   }
   if (bench_cmd->parsed())
-    err << "marketsim: bench needs a subcommand: book or shard (see --help)\n";
+    err << "marketsim: bench needs a subcommand: book, shard or virtual (see --help)\n";
   else
-    err << "marketsim: a subcommand is required: run or bench (see --help)\n";
+    err << "marketsim: a subcommand is required: run, strategies or bench (see "
+           "--help)\n";
   return exit_usage;
 }
 

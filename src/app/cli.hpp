@@ -1,6 +1,6 @@
 #pragma once
 
-/// The `marketsim` command line: `run`, `bench book`, `bench shard`,
+/// The `marketsim` command line: `run`, `strategies`, `bench book|shard|virtual`,
 /// `--help`, `--version`. No CAF here: CAF options are set in code by the
 /// subcommands, CAF never sees our argv.
 

@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <ostream>
+#include <sstream>
 #include <stdexcept>
 
 namespace marketsim::app {
@@ -27,6 +31,34 @@ std::string vwap_text(const symbol_result& s) {
 
 double seconds(std::chrono::nanoseconds x) {
   return std::chrono::duration<double>(x).count();
+}
+
+double per_second(std::uint64_t n, std::chrono::nanoseconds wall) {
+  return seconds(wall) > 0 ? static_cast<double>(n) / seconds(wall) : 0.0;
+}
+
+/// A CSV field: quoted (with doubled quotes) when it holds a comma, a quote
+/// or a line break.
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos)
+    return std::string{s};
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"')
+      out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string positions_text(const run_result& r, const agent_record& a) {
+  std::string out;
+  for (const auto& [symbol, qty] : a.positions) {
+    if (!out.empty())
+      out += ';';
+    out += r.symbols.at(symbol).name + ":" + std::to_string(qty);
+  }
+  return out;
 }
 
 // -- JSON ------------------------------------------------------------------------
@@ -57,12 +89,13 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-/// Shortest round-trip form, locale-independent (JSON has no NaN/inf; none
-/// of ours can be).
+/// Shortest round-trip form, locale-independent; JSON has no NaN or
+/// infinity, so those become null.
 std::string json_number(double x) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
-  return ec == std::errc{} ? std::string(buf, end) : std::string{"null"};
+  return ec == std::errc{} && std::isfinite(x) ? std::string(buf, end)
+                                               : std::string{"null"};
 }
 
 template <class T>
@@ -75,13 +108,54 @@ std::string json_optional(const std::optional<T>& x) {
     return std::to_string(*x);
 }
 
+/// Joins `items` as the elements of a JSON array, one per line.
+std::string json_array(const std::vector<std::string>& items, std::string_view indent) {
+  if (items.empty())
+    return "[]";
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i == 0 ? "\n" : ",\n") + std::string{indent} + "  " + items[i];
+  return out + "\n" + std::string{indent} + "]";
+}
+
 } // namespace
 
+std::vector<strategy_summary> summarise_strategies(const run_result& r) {
+  std::vector<strategy_summary> result;
+  std::map<std::string, std::size_t, std::less<>> index;
+  for (const auto& a : r.agents) {
+    auto [it, inserted] = index.emplace(a.strategy, result.size());
+    if (inserted) {
+      result.push_back({});
+      result.back().strategy = a.strategy;
+      result.back().pnl_min = a.pnl;
+      result.back().pnl_max = a.pnl;
+    }
+    auto& s = result[it->second];
+    ++s.agents;
+    s.orders += a.orders;
+    s.fills += a.fills;
+    s.rejects += a.rejects;
+    s.pnl_total += a.pnl;
+    s.pnl_min = std::min(s.pnl_min, a.pnl);
+    s.pnl_max = std::max(s.pnl_max, a.pnl);
+    s.fees += a.fees;
+    s.failed += a.failed ? 1 : 0;
+  }
+  for (auto& s : result)
+    s.pnl_mean = static_cast<double>(s.pnl_total) / static_cast<double>(s.agents);
+  return result;
+}
+
 void print_summary(std::ostream& out, const run_result& r) {
-  out << fmt::format("marketsim run '{}' (seed {}): {:.2f} s, {} traders, {} shards, "
-                     "{} threads ({})\n\n",
-                     r.name, r.seed, seconds(r.elapsed), r.traders.traders, r.shards,
-                     r.threads, to_string(r.policy));
+  out << fmt::format("marketsim run '{}' (seed {}, {} time): {:.2f} s simulated in "
+                     "{:.2f} s wall, {} agents, {} shards",
+                     r.name, r.seed, to_string(r.clock), seconds(r.sim_time),
+                     seconds(r.elapsed), r.agents.size(), r.shards);
+  if (r.clock == clock_mode::real_time)
+    out << fmt::format(", {} threads ({})", r.threads, to_string(r.policy));
+  out << "\n\n";
+
   auto row = [&](auto&&... xs) {
     auto line =
         fmt::format("{:<10} {:>9} {:>8} {:>8} {:>10} {:>12} {:>10} {:>9} {:>9}", xs...);
@@ -89,30 +163,48 @@ void print_summary(std::ostream& out, const run_result& r) {
     out << line << '\n';
   };
   row("symbol", "orders", "rejects", "trades", "volume", "vwap", "avg spread", "spread",
-      "last");
+      "mark");
   std::uint64_t orders = 0, rejects = 0, trades = 0;
   market::qty_t volume = 0;
   for (const auto& s : r.symbols) {
     row(s.name, s.orders, s.rejects, s.trades, s.volume, vwap_text(s),
-        spread_text(s.average_spread), spread_text(s.final_spread),
-        s.trades > 0 ? std::to_string(s.last_price) : std::string{"-"});
+        spread_text(s.average_spread), spread_text(s.final_spread), s.mark);
     orders += s.orders;
     rejects += s.rejects;
     trades += s.trades;
     volume += s.volume;
   }
   row("total", orders, rejects, trades, volume, "", "", "", "");
-  const auto& t = r.traders;
-  out << fmt::format("\ntraders: {} orders sent, {} cancels, {} rejects, {} fills "
-                     "({} units), {} orders still resting\n",
-                     t.orders, t.cancels, t.rejects, t.fills, t.filled_qty, t.resting);
-  out << fmt::format(
-      "throughput: {:.0f} orders/s, {:.0f} requests/s at the shards, "
-      "{:.0f} trades/s\n",
-      r.orders_per_second(),
-      seconds(r.elapsed) > 0 ? static_cast<double>(r.shard_requests) / seconds(r.elapsed)
-                             : 0.0,
-      seconds(r.elapsed) > 0 ? static_cast<double>(trades) / seconds(r.elapsed) : 0.0);
+
+  out << '\n';
+  auto srow = [&](auto&&... xs) {
+    auto line = fmt::format("{:<18} {:>8} {:>10} {:>9} {:>8} {:>14} {:>16} {:>7}", xs...);
+    line.erase(line.find_last_not_of(' ') + 1);
+    out << line << '\n';
+  };
+  srow("strategy", "agents", "orders", "fills", "rejects", "pnl mean", "pnl total",
+       "failed");
+  for (const auto& s : summarise_strategies(r))
+    srow(s.strategy, s.agents, s.orders, s.fills, s.rejects,
+         fmt::format("{:.1f}", s.pnl_mean), s.pnl_total, s.failed);
+  for (const auto& a : r.agents)
+    if (a.failed) {
+      out << fmt::format("first failed agent: #{} ({}): {}\n", a.index, a.strategy,
+                         a.error);
+      break;
+    }
+
+  out << '\n';
+  if (r.clock == clock_mode::virtual_time)
+    out << fmt::format("speed: {} events, {:.0f} events/s, {:.0f} trades/s, "
+                       "{:.1f}x real time\n",
+                       r.events, r.events_per_second(), r.trades_per_second(),
+                       seconds(r.elapsed) > 0 ? seconds(r.sim_time) / seconds(r.elapsed)
+                                              : 0.0);
+  else
+    out << fmt::format("speed: {:.0f} requests/s at the shards, {:.0f} trades/s\n",
+                       per_second(r.shard_requests, r.elapsed), r.trades_per_second());
+  out << fmt::format("tape: {} trades, hash {:016x}\n", r.tape.size(), tape_hash(r));
 }
 
 void write_trades_csv(std::ostream& out, const run_result& r) {
@@ -124,37 +216,81 @@ void write_trades_csv(std::ostream& out, const run_result& r) {
         << ',' << t.maker_owner << ',' << t.taker_owner << '\n';
 }
 
+void write_l1_csv(std::ostream& out, const run_result& r) {
+  out << "time_ns,symbol,bid,bid_qty,ask,ask_qty\n";
+  for (const auto& s : r.l1)
+    out << s.time_ns << ',' << r.symbols.at(s.symbol).name << ',' << s.bid << ','
+        << s.bid_qty << ',' << s.ask << ',' << s.ask_qty << '\n';
+}
+
+void write_agents_csv(std::ostream& out, const run_result& r) {
+  out << "index,owner,strategy,cash,positions,realised,unrealised,equity,fees,pnl,"
+         "orders,fills,rejects,failed,error\n";
+  for (const auto& a : r.agents)
+    out << a.index << ',' << a.owner << ',' << csv_field(a.strategy) << ',' << a.cash
+        << ',' << positions_text(r, a) << ',' << a.realised << ',' << a.unrealised << ','
+        << a.equity << ',' << a.fees << ',' << a.pnl << ',' << a.orders << ',' << a.fills
+        << ',' << a.rejects << ',' << (a.failed ? 1 : 0) << ',' << csv_field(a.error)
+        << '\n';
+}
+
+std::uint64_t tape_hash(const run_result& r) {
+  std::ostringstream text;
+  write_trades_csv(text, r);
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : text.str()) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 std::string summary_json(const run_result& r) {
   std::string out = "{\n";
-  out += fmt::format("  \"name\": {},\n  \"seed\": {},\n", json_string(r.name), r.seed);
-  out += fmt::format("  \"elapsed_s\": {},\n  \"threads\": {},\n  \"policy\": {},\n"
-                     "  \"shards\": {},\n",
-                     json_number(seconds(r.elapsed)), r.threads,
-                     json_string(to_string(r.policy)), r.shards);
-  out += fmt::format("  \"orders_per_s\": {},\n  \"shard_requests\": {},\n",
-                     json_number(r.orders_per_second()), r.shard_requests);
-  const auto& t = r.traders;
-  out +=
-      fmt::format("  \"traders\": {{\"count\": {}, \"orders\": {}, \"cancels\": {}, "
-                  "\"accepted\": {}, \"rejects\": {}, \"fills\": {}, \"filled_qty\": {}, "
-                  "\"resting\": {}}},\n",
-                  t.traders, t.orders, t.cancels, t.accepted, t.rejects, t.fills,
-                  t.filled_qty, t.resting);
-  out += fmt::format("  \"tape_trades\": {},\n  \"symbols\": [", r.tape.size());
-  bool first = true;
-  for (const auto& s : r.symbols) {
-    out += first ? "\n" : ",\n";
-    first = false;
-    out += fmt::format(
-        "    {{\"name\": {}, \"orders\": {}, \"rejects\": {}, \"trades\": {}, "
-        "\"volume\": {}, \"vwap\": {}, \"last_price\": {}, \"l1_updates\": {}, "
-        "\"average_spread\": {}, \"final_spread\": {}}}",
+  std::vector<std::string> groups;
+  for (const auto& [strategy, count] : r.groups)
+    groups.push_back(
+        fmt::format("{{\"strategy\": {}, \"count\": {}}}", json_string(strategy), count));
+  out += fmt::format("  \"scenario\": {{\"name\": {}, \"file\": {}, \"agents\": {}}},\n",
+                     json_string(r.name), json_string(r.file), json_array(groups, "  "));
+  out += fmt::format("  \"name\": {},\n  \"clock\": {},\n  \"seed\": {},\n",
+                     json_string(r.name), json_string(to_string(r.clock)), r.seed);
+  out += fmt::format("  \"sim_time_s\": {},\n  \"elapsed_s\": {},\n",
+                     json_number(seconds(r.sim_time)), json_number(seconds(r.elapsed)));
+  out += fmt::format("  \"events\": {},\n  \"events_per_s\": {},\n", r.events,
+                     json_number(r.events_per_second()));
+  out += fmt::format("  \"threads\": {},\n  \"policy\": {},\n  \"shards\": {},\n",
+                     r.threads, json_string(to_string(r.policy)), r.shards);
+  out += fmt::format("  \"fundamentals\": {},\n  \"l1_sample_s\": {},\n",
+                     r.fundamentals ? "true" : "false",
+                     json_number(seconds(r.l1_sample_period)));
+  out += fmt::format("  \"shard_requests\": {},\n  \"unroutable_reports\": {},\n",
+                     r.shard_requests, r.unroutable_reports);
+  out += fmt::format("  \"tape_trades\": {},\n  \"tape_hash\": \"{:016x}\",\n",
+                     r.tape.size(), tape_hash(r));
+  out += fmt::format("  \"trades_per_s\": {},\n", json_number(r.trades_per_second()));
+
+  std::vector<std::string> symbols;
+  for (const auto& s : r.symbols)
+    symbols.push_back(fmt::format(
+        "{{\"name\": {}, \"orders\": {}, \"rejects\": {}, \"trades\": {}, "
+        "\"volume\": {}, \"vwap\": {}, \"last_price\": {}, \"mark\": {}, "
+        "\"l1_updates\": {}, \"average_spread\": {}, \"final_spread\": {}}}",
         json_string(s.name), s.orders, s.rejects, s.trades, s.volume,
         s.trades > 0 ? json_number(s.vwap) : std::string{"null"},
-        s.trades > 0 ? std::to_string(s.last_price) : std::string{"null"}, s.l1_updates,
-        json_optional(s.average_spread), json_optional(s.final_spread));
-  }
-  out += "\n  ]\n}\n";
+        s.trades > 0 ? std::to_string(s.last_price) : std::string{"null"}, s.mark,
+        s.l1_updates, json_optional(s.average_spread), json_optional(s.final_spread)));
+  out += "  \"symbols\": " + json_array(symbols, "  ") + ",\n";
+
+  std::vector<std::string> strategies;
+  for (const auto& s : summarise_strategies(r))
+    strategies.push_back(fmt::format(
+        "{{\"strategy\": {}, \"agents\": {}, \"orders\": {}, \"fills\": {}, "
+        "\"rejects\": {}, \"pnl_total\": {}, \"pnl_mean\": {}, \"pnl_min\": {}, "
+        "\"pnl_max\": {}, \"fees\": {}, \"failed\": {}}}",
+        json_string(s.strategy), s.agents, s.orders, s.fills, s.rejects, s.pnl_total,
+        json_number(s.pnl_mean), s.pnl_min, s.pnl_max, s.fees, s.failed));
+  out += "  \"strategies\": " + json_array(strategies, "  ") + "\n}\n";
   return out;
 }
 
@@ -174,6 +310,8 @@ void write_outputs(const run_result& r, const std::filesystem::path& dir) {
       throw std::runtime_error(path.string() + ": cannot write: " + std::strerror(errno));
   };
   write("trades.csv", [&](std::ostream& out) { write_trades_csv(out, r); });
+  write("l1.csv", [&](std::ostream& out) { write_l1_csv(out, r); });
+  write("agents.csv", [&](std::ostream& out) { write_agents_csv(out, r); });
   write("summary.json", [&](std::ostream& out) { out << summary_json(r); });
 }
 

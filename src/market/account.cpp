@@ -69,6 +69,44 @@ void validate(const account_params& p) {
   }
 }
 
+// -- sorted vectors of (key, value) pairs ---------------------------------------------
+
+template <class Vector, class Key>
+auto find_key(Vector& v, Key k) {
+  auto i = std::lower_bound(v.begin(), v.end(), k,
+                            [](const auto& e, Key key) { return e.first < key; });
+  return i != v.end() && i->first == k ? i : v.end();
+}
+
+/// The value of `k`, inserted value-initialised if missing (map::operator[]).
+template <class Vector, class Key>
+auto& entry(Vector& v, Key k) {
+  auto i = std::lower_bound(v.begin(), v.end(), k,
+                            [](const auto& e, Key key) { return e.first < key; });
+  if (i == v.end() || i->first != k)
+    i = v.emplace(i, k, typename Vector::value_type::second_type{});
+  return i->second;
+}
+
+template <class Vector, class Key>
+void erase_key(Vector& v, Key k) {
+  if (auto i = find_key(v, k); i != v.end())
+    v.erase(i);
+}
+
+std::shared_ptr<const account_params> checked(std::shared_ptr<const account_params> p) {
+  if (p == nullptr)
+    throw std::invalid_argument("account_params: null");
+  validate(*p);
+  return p;
+}
+
+/// One immutable default for every default-constructed account.
+const std::shared_ptr<const account_params>& default_params() {
+  static const auto defaults = std::make_shared<const account_params>();
+  return defaults;
+}
+
 } // namespace
 
 money_t fee_for(price_t price, qty_t qty, std::int32_t bps) {
@@ -77,32 +115,38 @@ money_t fee_for(price_t price, qty_t qty, std::int32_t bps) {
 
 // -- account: construction and state ---------------------------------------------
 
-account::account(account_params params) : params_(std::move(params)) {
-  validate(params_);
-  cash_ = params_.cash;
+account::account() : account(default_params()) {}
+
+account::account(account_params params)
+    : account(std::make_shared<const account_params>(std::move(params))) {}
+
+account::account(std::shared_ptr<const account_params> params)
+    : params_(checked(std::move(params))) {
+  cash_ = params_->cash;
   wide total_basis = 0;
-  for (const auto& [s, h] : params_.positions) {
+  positions_.reserve(params_->positions.size());
+  for (const auto& [s, h] : params_->positions) {
     if (h.qty == 0)
       continue;
     wide basis = wide{h.qty} * h.cost;
-    positions_[s] = open_position{h.qty, static_cast<money_t>(basis)};
+    entry(positions_, s) = open_position{h.qty, static_cast<money_t>(basis)};
     total_basis += basis;
   }
   book_value_at_start_ = wide{cash_} + total_basis;
 }
 
 qty_t account::position(symbol_id s) const {
-  auto i = positions_.find(s);
+  auto i = find_key(positions_, s);
   return i == positions_.end() ? 0 : i->second.qty;
 }
 
 money_t account::basis(symbol_id s) const {
-  auto i = positions_.find(s);
+  auto i = find_key(positions_, s);
   return i == positions_.end() ? 0 : i->second.basis;
 }
 
 qty_t account::reserved_to_sell(symbol_id s) const {
-  auto i = reserved_to_sell_.find(s);
+  auto i = find_key(reserved_to_sell_, s);
   return i == reserved_to_sell_.end() ? 0 : i->second;
 }
 
@@ -131,7 +175,7 @@ price_t account::buy_reserve_price(const order_request& req,
                                    price_t reference_price) const {
   auto collar = [this](price_t base) {
     return static_cast<price_t>(
-        ceil_div(wide{base} * (bps_per_unit + params_.market_collar_bps), bps_per_unit));
+        ceil_div(wide{base} * (bps_per_unit + params_->market_collar_bps), bps_per_unit));
   };
   switch (req.type) {
   case order_type::limit:
@@ -148,7 +192,7 @@ price_t account::buy_reserve_price(const order_request& req,
 }
 
 wide account::fee_budget(const order_request& req, wide notional) const {
-  const auto& f = params_.fees;
+  const auto& f = params_->fees;
   std::int32_t worst = req.post_only ? f.maker_bps : std::max(f.maker_bps, f.taker_bps);
   if (worst <= 0)
     return 0;
@@ -159,7 +203,7 @@ wide account::fee_budget(const order_request& req, wide notional) const {
 reject_reason account::check(const order_request& req, price_t reference_price) const {
   if (req.qty <= 0)
     return reject_reason::bad_quantity;
-  if (req.id == 0 || reservations_.count(req.id) != 0)
+  if (req.id == 0 || find_key(reservations_, req.id) != reservations_.end())
     return reject_reason::duplicate_order_id;
 
   if (req.side == side::buy) {
@@ -179,19 +223,19 @@ reject_reason account::check(const order_request& req, price_t reference_price) 
     wide free = wide{cash_} - reserved_cash_;
     if (need <= free)
       return reject_reason::none;
-    if (!params_.allow_margin)
+    if (!params_->allow_margin)
       return reject_reason::insufficient_cash;
-    return need <= free + params_.max_borrow ? reject_reason::none
-                                             : reject_reason::margin_limit;
+    return need <= free + params_->max_borrow ? reject_reason::none
+                                              : reject_reason::margin_limit;
   }
 
   wide after = wide{position(req.symbol)} - reserved_to_sell(req.symbol) - req.qty;
   if (after >= 0)
     return reject_reason::none;
-  if (!params_.allow_short)
+  if (!params_->allow_short)
     return reject_reason::insufficient_position;
-  return after >= -wide{params_.max_short} ? reject_reason::none
-                                           : reject_reason::short_limit;
+  return after >= -wide{params_->max_short} ? reject_reason::none
+                                            : reject_reason::short_limit;
 }
 
 reject_reason account::reserve(const order_request& req, price_t reference_price) {
@@ -209,24 +253,24 @@ reject_reason account::reserve(const order_request& req, price_t reference_price
     r.cash = static_cast<money_t>(notional + r.fee_budget);
     reserved_cash_ += r.cash;
   } else {
-    reserved_to_sell_[req.symbol] += req.qty;
+    entry(reserved_to_sell_, req.symbol) += req.qty;
   }
-  reservations_.emplace(req.id, r);
+  entry(reservations_, req.id) = r;
   return reject_reason::none;
 }
 
 bool account::release(order_id id) {
-  auto i = reservations_.find(id);
+  auto i = find_key(reservations_, id);
   if (i == reservations_.end())
     return false;
   const reservation& r = i->second;
   if (r.side == side::buy) {
     reserved_cash_ -= r.cash;
   } else {
-    auto& held = reserved_to_sell_[r.symbol];
+    auto& held = entry(reserved_to_sell_, r.symbol);
     held -= r.qty;
     if (held == 0)
-      reserved_to_sell_.erase(r.symbol);
+      erase_key(reserved_to_sell_, r.symbol);
   }
   reservations_.erase(i);
   return true;
@@ -237,7 +281,7 @@ bool account::release(order_id id) {
 money_t account::on_fill(const fill& f) {
   // Only a hold of this very order counts; a mismatching side or symbol is a
   // caller bug, and the fill is then settled without touching any hold.
-  auto i = f.id == 0 ? reservations_.end() : reservations_.find(f.id);
+  auto i = f.id == 0 ? reservations_.end() : find_key(reservations_, f.id);
   reservation* held = nullptr;
   if (i != reservations_.end() && i->second.side == f.side &&
       i->second.symbol == f.symbol)
@@ -257,7 +301,7 @@ money_t account::on_fill(const fill& f) {
 }
 
 money_t account::fee_of(const fill& f, reservation* held) {
-  std::int32_t bps = f.is_maker ? params_.fees.maker_bps : params_.fees.taker_bps;
+  std::int32_t bps = f.is_maker ? params_->fees.maker_bps : params_->fees.taker_bps;
   wide notional = wide{f.price} * f.qty;
   if (held == nullptr)
     return static_cast<money_t>(fee_wide(notional, bps));
@@ -271,7 +315,7 @@ money_t account::fee_of(const fill& f, reservation* held) {
 }
 
 void account::apply_to_position(symbol_id s, qty_t signed_qty, price_t price) {
-  open_position& p = positions_[s];
+  open_position& p = entry(positions_, s);
   qty_t rest = signed_qty;
   bool reduces = p.qty != 0 && ((p.qty > 0) != (signed_qty > 0));
   if (reduces) {
@@ -295,7 +339,7 @@ void account::apply_to_position(symbol_id s, qty_t signed_qty, price_t price) {
     p.basis = static_cast<money_t>(wide{p.basis} + wide{rest} * price);
   }
   if (p.qty == 0)
-    positions_.erase(s);
+    erase_key(positions_, s);
 }
 
 void account::consume_reservation(const fill& f, reservation& r, order_id id) {
@@ -312,13 +356,13 @@ void account::consume_reservation(const fill& f, reservation& r, order_id id) {
     reserved_cash_ -= r.cash - static_cast<money_t>(still);
     r.cash = static_cast<money_t>(still);
   } else {
-    auto& held = reserved_to_sell_[r.symbol];
+    auto& held = entry(reserved_to_sell_, r.symbol);
     held -= used;
     if (held == 0)
-      reserved_to_sell_.erase(r.symbol);
+      erase_key(reserved_to_sell_, r.symbol);
   }
   if (r.qty == 0) // a used-up buy hold was set to zero cash above
-    reservations_.erase(id);
+    erase_key(reservations_, id);
 }
 
 // -- account: invariants ------------------------------------------------------------
@@ -342,7 +386,7 @@ std::string account::check_invariants() const {
       return "reserved to sell on symbol " + std::to_string(s) + " is " +
              std::to_string(q) + ", sell holds sum to " + to_decimal(shares_held[s]);
   for (const auto& [s, q] : shares_held)
-    if (reserved_to_sell_.count(s) == 0)
+    if (find_key(reserved_to_sell_, s) == reserved_to_sell_.end())
       return "sell holds on symbol " + std::to_string(s) + " missing from the total";
 
   wide book_value = wide{cash_} + fees_paid_ - realised_;

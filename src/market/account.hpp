@@ -65,7 +65,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace marketsim::market {
 
@@ -117,6 +120,11 @@ struct open_position {
   money_t basis = 0;
 };
 
+/// Non-flat positions, sorted by symbol. A trader holds a handful at most, and
+/// a million traders each keep one: a sorted vector costs a fraction of a
+/// std::map's node per entry.
+using position_list = std::vector<std::pair<symbol_id, open_position>>;
+
 /// Prices to value positions at, per symbol (last trade or mid). A position
 /// whose symbol has no mark is valued at its average cost: a symbol that has
 /// not traded has no better price, and its unrealised PnL is then zero.
@@ -124,8 +132,14 @@ using mark_prices = std::map<symbol_id, price_t>;
 
 class account {
 public:
+  /// Default params (no cash, no positions, no fees).
+  account();
   /// Throws std::invalid_argument on invalid params (start-up only).
-  explicit account(account_params params = {});
+  explicit account(account_params params);
+  /// The same, sharing immutable params with other accounts (the traders of
+  /// one scenario group): an account then keeps no copy of its own. Also
+  /// throws on null params.
+  explicit account(std::shared_ptr<const account_params> params);
 
   // -- orders ------------------------------------------------------------------
 
@@ -161,7 +175,7 @@ public:
   /// Shares held by open sell orders of a symbol.
   qty_t reserved_to_sell(symbol_id s) const;
   /// Non-flat positions only, by symbol.
-  const std::map<symbol_id, open_position>& positions() const { return positions_; }
+  const position_list& positions() const { return positions_; }
   std::size_t open_orders() const { return reservations_.size(); }
 
   money_t realised() const { return realised_; }
@@ -172,7 +186,7 @@ public:
   /// cash + sum over positions of qty * mark.
   money_t equity(const mark_prices& marks) const;
 
-  const account_params& params() const { return params_; }
+  const account_params& params() const { return *params_; }
 
   /// Reservation totals equal the sum of the open orders' holds, no flat
   /// position is kept, basis never has the opposite sign of quantity, and
@@ -201,16 +215,18 @@ private:
   void apply_to_position(symbol_id s, qty_t signed_qty, price_t price);
   void consume_reservation(const fill& f, reservation& r, order_id id);
 
-  account_params params_;
+  /// Read-only after construction, so accounts may share them.
+  std::shared_ptr<const account_params> params_;
   money_t cash_ = 0;
   money_t realised_ = 0;
   money_t fees_paid_ = 0;
   money_t reserved_cash_ = 0;
   /// cash + total basis + fees_paid - realised at construction.
   __int128 book_value_at_start_ = 0;
-  std::map<symbol_id, open_position> positions_;
-  std::map<symbol_id, qty_t> reserved_to_sell_;
-  std::map<order_id, reservation> reservations_;
+  // Sorted vectors, not maps: an account has few entries (see position_list).
+  position_list positions_;
+  std::vector<std::pair<symbol_id, qty_t>> reserved_to_sell_;  ///< non-zero only
+  std::vector<std::pair<order_id, reservation>> reservations_; ///< by order id
 };
 
 /// The accounts of every owner on an exchange, settling trades between them,

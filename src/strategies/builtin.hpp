@@ -22,5 +22,8 @@ void register_market_maker(strategy_registry& r);
 void register_momentum(strategy_registry& r);
 /// Mean reversion: trades against deviations from a moving average.
 void register_mean_reversion(strategy_registry& r);
+/// Breakout: buys new highs and sells new lows of a price channel (the worked
+/// example of docs/writing-a-strategy.md).
+void register_breakout(strategy_registry& r);
 
 } // namespace marketsim::strategies

@@ -42,6 +42,21 @@ struct param_spec {
   std::vector<std::string> choices;
 };
 
+// -- declaring parameters ------------------------------------------------------
+
+/// Shorthands for declaring parameters with a default (so none is required).
+param_spec integer_param(std::string name, std::string description, std::int64_t def,
+                         double min, double max);
+param_spec number_param(std::string name, std::string description, double def, double min,
+                        double max);
+/// Bounds in nanoseconds.
+param_spec duration_param(std::string name, std::string description, std::int64_t def_ns,
+                          double min_ns, double max_ns);
+/// `choices` empty: any text.
+param_spec text_param(std::string name, std::string description, std::string def,
+                      std::vector<std::string> choices = {});
+param_spec boolean_param(std::string name, std::string description, bool def);
+
 /// Validated values of a strategy's parameters, every declared one present.
 class param_values {
 public:

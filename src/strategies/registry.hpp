@@ -5,7 +5,7 @@
 ///
 /// Adding a strategy: write it in one file with a function
 /// `void register_<name>(strategy_registry&)`, and call that function from
-/// builtin_strategies() (builtin.cpp). No global registration magic: the
+/// builtin_strategies() (registry.cpp). No global registration magic: the
 /// registry is a value, built once at start-up.
 
 #include "strategies/params.hpp"

@@ -22,7 +22,9 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -166,6 +168,10 @@ class context {
 public:
   context(std::uint64_t agent_index, std::uint64_t seed, const market::symbol_table& symbols,
           market::account_params account);
+  /// The same with account params shared with other agents (immutable).
+  context(std::uint64_t agent_index, std::uint64_t seed,
+          const market::symbol_table& symbols,
+          std::shared_ptr<const market::account_params> account);
 
   // -- what the strategy sees -------------------------------------------------
 
@@ -177,7 +183,10 @@ public:
   /// The last known market of a symbol (a default view if nothing is known).
   const market_view& market(market::symbol_id s) const;
   /// The agent's live orders (submitted and not yet done, cancelled or
-  /// rejected), by local id.
+  /// rejected), by local id. submit() enters an order here at once
+  /// (acknowledged = false), so a strategy sees its own in-flight orders; the
+  /// host removes it again on a reject (pre-trade or exchange), the cancel
+  /// or the last fill.
   const std::map<local_order_id, own_order>& orders() const { return orders_; }
   const own_order* order(local_order_id id) const;
 
@@ -193,10 +202,21 @@ public:
   /// Convenience: an IOC market order.
   local_order_id buy_market(market::symbol_id s, market::qty_t qty);
   local_order_id sell_market(market::symbol_id s, market::qty_t qty);
+  /// Cancels a live order. An id that is not live comes back as
+  /// order_update::rejected (unknown_order_id). Cancelling an order that a
+  /// cancel is already under way for does nothing. A cancel or modify made
+  /// before the exchange acknowledged the order is sent when it does (of
+  /// several modifies then, only the last).
   void cancel(local_order_id id);
   /// Cancels every live order (of every symbol, or of one).
   void cancel_all();
   void cancel_all(market::symbol_id s);
+  /// Changes price and open quantity of a resting limit order (see
+  /// order_book.hpp for priority). The host checks the changed order against
+  /// the account first. A refused modify (or cancel) comes back as
+  /// order_update::rejected for the order's id, and the order stays as it
+  /// was: `order(id)` tells whether it is still live. An order a cancel is
+  /// under way for cannot be modified (unknown_order_id).
   void modify(local_order_id id, market::price_t price, market::qty_t qty);
   void publish(std::string topic, market::symbol_id s, double value);
   void set_timer(duration_ns after, std::uint64_t tag = 0);
@@ -209,6 +229,8 @@ public:
 
   const std::vector<intent>& intents() const { return intents_; }
   void clear_intents() { intents_.clear(); }
+  /// Moves the recorded intents out (the context's list is empty after).
+  std::vector<intent> take_intents();
   void set_now(time_ns t) { now_ = t; }
   market::account& mutable_account() { return account_; }
   market_view& mutable_market(market::symbol_id s);
@@ -221,7 +243,10 @@ private:
   const market::symbol_table* symbols_;
   market::account account_;
   time_ns now_ = 0;
-  std::vector<market_view> markets_; ///< by symbol id, grown on demand
+  /// The symbols the agent has heard of, sorted by id: a trader knows few of
+  /// the table's symbols, and a million traders must not each hold a view of
+  /// every symbol.
+  std::vector<std::pair<market::symbol_id, market_view>> markets_;
   std::map<local_order_id, own_order> orders_;
   local_order_id next_id_ = 1;
   std::vector<intent> intents_;

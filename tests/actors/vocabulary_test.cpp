@@ -149,24 +149,8 @@ bool same(const signal_unsubscribe& a, const signal_unsubscribe& b) {
   return a.listener == b.listener;
 }
 
-bool same(const trader_tick&, const trader_tick&) {
-  return true;
-}
-bool same(const trader_stop&, const trader_stop&) {
-  return true;
-}
-bool same(const trader_stats_request&, const trader_stats_request&) {
-  return true;
-}
 bool same(const recording_request&, const recording_request&) {
   return true;
-}
-
-bool same(const trader_stats& a, const trader_stats& b) {
-  return std::tie(a.owner, a.orders, a.cancels, a.accepted, a.rejects, a.fills,
-                  a.filled_qty, a.resting) == std::tie(b.owner, b.orders, b.cancels,
-                                                       b.accepted, b.rejects, b.fills,
-                                                       b.filled_qty, b.resting);
 }
 
 bool same(const spread_record& a, const spread_record& b) {
@@ -178,6 +162,48 @@ bool same(const md_recording& a, const md_recording& b) {
   return same(a.trades, b.trades) && same(a.spreads, b.spreads);
 }
 
+bool same(const strategy_timer& a, const strategy_timer& b) {
+  return a.tag == b.tag;
+}
+bool same(const agent_start&, const agent_start&) {
+  return true;
+}
+bool same(const agent_stop&, const agent_stop&) {
+  return true;
+}
+bool same(const agent_report_request&, const agent_report_request&) {
+  return true;
+}
+
+bool same(const agent_position& a, const agent_position& b) {
+  return std::tie(a.symbol, a.qty, a.basis) == std::tie(b.symbol, b.qty, b.basis);
+}
+
+bool same(const agent_report& a, const agent_report& b) {
+  return std::tie(a.index, a.owner, a.strategy, a.failed, a.error, a.cash, a.realised,
+                  a.fees, a.orders_sent, a.cancels_sent, a.modifies_sent, a.fills,
+                  a.filled_qty, a.pretrade_rejects, a.exchange_rejects,
+                  a.live_orders) ==
+             std::tie(b.index, b.owner, b.strategy, b.failed, b.error, b.cash, b.realised,
+                      b.fees, b.orders_sent, b.cancels_sent, b.modifies_sent, b.fills,
+                      b.filled_qty, b.pretrade_rejects, b.exchange_rejects,
+                      b.live_orders) &&
+         same(a.positions, b.positions);
+}
+
+bool same(const fundamental_request&, const fundamental_request&) {
+  return true;
+}
+bool same(const fundamental_tick&, const fundamental_tick&) {
+  return true;
+}
+
+bool same(const fundamental_value& a, const fundamental_value& b) {
+  return std::tie(a.symbol, a.value, a.price) == std::tie(b.symbol, b.value, b.price);
+}
+
+bool same(const fundamental_values& a, const fundamental_values& b);
+
 // Defined after every element overload, so that it sees them.
 template <class T>
 bool same(const std::vector<T>& a, const std::vector<T>& b) {
@@ -187,6 +213,10 @@ bool same(const std::vector<T>& a, const std::vector<T>& b) {
     if (!same(a[i], b[i]))
       return false;
   return true;
+}
+
+bool same(const fundamental_values& a, const fundamental_values& b) {
+  return a.time == b.time && same(a.values, b.values);
 }
 
 // -- sample values: every field set, none to its default -------------------------
@@ -376,18 +406,33 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(shard_stats{97, 98, {sample_summary(), symbol_summary{}}, 99},
            "marketsim.shard_stats");
 
-  // -- strategies and the market-data recorder
-  fx.check(trader_tick{}, "marketsim.trader_tick");
-  fx.check(trader_stop{}, "marketsim.trader_stop");
-  fx.check(trader_stats_request{}, "marketsim.trader_stats_request");
-  fx.check(trader_stats{101, 102, 103, 104, 105, 106, 107, 108},
-           "marketsim.trader_stats");
+  // -- the market-data recorder
   fx.check(recording_request{}, "marketsim.recording_request");
   auto spread = spread_record{111, 112, 113, 114.5, sample_quote()};
   fx.check(spread, "marketsim.spread_record");
   fx.check(md_recording{{trade_print{1, 2, 3, 4, 5, market::side::sell, 6, 7, 8, 9}},
                         {spread, spread_record{}}},
            "marketsim.md_recording");
+
+  // -- the strategy host
+  fx.check(strategy_timer{131}, "marketsim.strategy_timer");
+  fx.check(agent_start{}, "marketsim.agent_start");
+  fx.check(agent_stop{}, "marketsim.agent_stop");
+  fx.check(agent_report_request{}, "marketsim.agent_report_request");
+  fx.check(agent_position{132, -133, -134}, "marketsim.agent_position");
+  fx.check(std::vector<agent_position>{{1, 2, 3}, {4, -5, -6}},
+           "std::vector<marketsim.agent_position>");
+  fx.check(agent_report{141, 142, "market_maker", true, "boom", -143,
+                        {{1, 2, 3}, {4, -5, -6}}, 144, 145, 146, 147, 148, 149, 150,
+                        151, 152, 153},
+           "marketsim.agent_report");
+
+  // -- the fundamental oracle
+  fx.check(fundamental_request{}, "marketsim.fundamental_request");
+  fx.check(fundamental_tick{}, "marketsim.fundamental_tick");
+  fx.check(fundamental_value{161, -162.25, 163}, "marketsim.fundamental_value");
+  fx.check(fundamental_values{164, {{165, 166.5, 167}, {168, 169.75, 170}}},
+           "marketsim.fundamental_values");
 
   // No registered marketsim type goes unchecked. add_message_type<T> also
   // registers std::vector<T> and stream<T> under derived names; only the

@@ -38,7 +38,6 @@ using strategies::local_order_id;
 using strategies::order_update;
 
 constexpr market::price_t reference_price = 10'000;
-constexpr std::size_t expected_orders_per_book = 1 << 16;
 
 // -- the driver's own strategy -------------------------------------------------------
 
@@ -295,9 +294,12 @@ population_result run_population_load(const population_params& p) {
   auto& sys = rt.system();
   std::vector<caf::actor> platform;
   auto router = std::make_shared<market::shard_router>();
+  // A book's order storage is reserved up front: for about one order per
+  // agent of the shard, as the driver's own strategy rests at most one.
+  const std::size_t orders_per_book = std::max<std::size_t>(1024, p.agents / p.shards);
   for (std::uint32_t s = 0; s < p.shards; ++s) {
     auto shard = market::spawn_exchange_shard(
-        sys, {s, symbols, {static_cast<market::symbol_id>(s)}, expected_orders_per_book});
+        sys, {s, symbols, {static_cast<market::symbol_id>(s)}, orders_per_book});
     router->add(shard, {static_cast<market::symbol_id>(s)});
     platform.push_back(caf::actor_cast<caf::actor>(shard));
   }

@@ -269,45 +269,6 @@ typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
            x.symbols, x.unroutable_reports);
 }
 
-// -- market-data recorder (app) ------------------------------------------------
-
-/// Asks a market-data recorder for what it collected (answered with
-/// md_recording).
-struct recording_request {};
-
-/// The best bid/ask history of one symbol, reduced to what a summary needs.
-struct spread_record {
-  market::symbol_id symbol = 0;
-  std::uint64_t l1_updates = 0;
-  /// Time during which both sides were quoted, and the integral of the
-  /// spread over that time (price units x ns): their ratio is the
-  /// time-weighted average spread.
-  std::int64_t two_sided_ns = 0;
-  double spread_ns_sum = 0;
-  market::l1_quote last; ///< the last quote received
-};
-
-struct md_recording {
-  std::vector<trade_print> trades; ///< in order of arrival
-  std::vector<spread_record> spreads; ///< by symbol id, symbols seen only
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, recording_request&) {
-  return f(caf::meta::type_name("marketsim.recording_request"));
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, spread_record& x) {
-  return f(caf::meta::type_name("marketsim.spread_record"), x.symbol, x.l1_updates,
-           x.two_sided_ns, x.spread_ns_sum, x.last);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, md_recording& x) {
-  return f(caf::meta::type_name("marketsim.md_recording"), x.trades, x.spreads);
-}
-
 } // namespace marketsim::actors
 
 // -- the strategy host (strategies/trader.hpp) -----------------------------------

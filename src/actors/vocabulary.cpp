@@ -53,13 +53,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<symbol_summary>("marketsim.symbol_summary");
   cfg.add_message_type<shard_stats>("marketsim.shard_stats");
 
-  // the market-data recorder of `marketsim run`
-  cfg.add_message_type<recording_request>("marketsim.recording_request");
-  cfg.add_message_type<spread_record>("marketsim.spread_record");
-  cfg.add_message_type<md_recording>("marketsim.md_recording");
-  cfg.add_message_type<std::vector<trade_print>>("std::vector<marketsim.trade_print>");
-  cfg.add_message_type<std::vector<spread_record>>("std::vector<marketsim.spread_record>");
-  // the strategy host (strategies/trader.hpp)
+  // -- the strategy host (strategies/trader.hpp)
   cfg.add_message_type<strategy_timer>("marketsim.strategy_timer");
   cfg.add_message_type<agent_start>("marketsim.agent_start");
   cfg.add_message_type<agent_stop>("marketsim.agent_stop");

@@ -51,11 +51,23 @@ using namespace std::chrono_literals;
 /// The recorder's own timer: take an L1 sample of every symbol.
 using sample_atom = caf::atom_constant<caf::atom("l1sample")>;
 
+/// The best bid/ask history of one symbol, reduced to what a summary needs.
+struct spread_record {
+  market::symbol_id symbol = 0;
+  std::uint64_t l1_updates = 0;
+  /// Time during which both sides were quoted, and the integral of the
+  /// spread over that time (price units x ns): their ratio is the
+  /// time-weighted average spread.
+  std::int64_t two_sided_ns = 0;
+  double spread_ns_sum = 0;
+  market::l1_quote last; ///< the last quote received
+};
+
 /// What the recorder collects. It lives outside the actor and is read by the
 /// run once the recorder has terminated (virtual time: on the same thread).
 struct recording {
   std::vector<actors::trade_print> trades;    ///< in order of arrival
-  std::vector<actors::spread_record> spreads; ///< by symbol id
+  std::vector<spread_record> spreads; ///< by symbol id
   std::vector<l1_sample> samples;
 };
 

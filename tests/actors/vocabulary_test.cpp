@@ -149,19 +149,6 @@ bool same(const signal_unsubscribe& a, const signal_unsubscribe& b) {
   return a.listener == b.listener;
 }
 
-bool same(const recording_request&, const recording_request&) {
-  return true;
-}
-
-bool same(const spread_record& a, const spread_record& b) {
-  return std::tie(a.symbol, a.l1_updates, a.two_sided_ns, a.spread_ns_sum, a.last) ==
-         std::tie(b.symbol, b.l1_updates, b.two_sided_ns, b.spread_ns_sum, b.last);
-}
-
-bool same(const md_recording& a, const md_recording& b) {
-  return same(a.trades, b.trades) && same(a.spreads, b.spreads);
-}
-
 bool same(const strategy_timer& a, const strategy_timer& b) {
   return a.tag == b.tag;
 }
@@ -407,12 +394,6 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
            "marketsim.shard_stats");
 
   // -- the market-data recorder
-  fx.check(recording_request{}, "marketsim.recording_request");
-  auto spread = spread_record{111, 112, 113, 114.5, sample_quote()};
-  fx.check(spread, "marketsim.spread_record");
-  fx.check(md_recording{{trade_print{1, 2, 3, 4, 5, market::side::sell, 6, 7, 8, 9}},
-                        {spread, spread_record{}}},
-           "marketsim.md_recording");
 
   // -- the strategy host
   fx.check(strategy_timer{131}, "marketsim.strategy_timer");

@@ -88,8 +88,8 @@ private:
     const auto lot = ctx.symbols().find(s)->lot_size;
     const bool buy = side == market::side::buy;
     const auto target = ctx.account().position(s) + (buy ? 1 : -1) * order_lots_ * lot;
-    if (target > max_lots_ * lot || target < -max_lots_ * lot)
-      return; // at the position limit
+    if (buy ? target > max_lots_ * lot : target < -max_lots_ * lot)
+      return; // would grow the position beyond the limit (reducing it is fine)
     // A market order, if someone is on the other side and the account covers it.
     ch.in_flight = builtin::take_liquidity(ctx, s, side, order_lots_ * lot, {});
   }

@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace marketsim::market {
@@ -71,9 +71,15 @@ struct shard_state {
   std::uint64_t trade_seq = 0;
 
   std::unordered_map<owner_id, actors::order_listener_actor> listeners;
+  /// The owners each listener was registered for (the reverse of
+  /// `listeners`), so a dead listener is dropped without a scan.
+  std::unordered_map<caf::actor_addr, std::vector<owner_id>> owners_of;
   std::uint64_t unroutable_reports = 0;
   std::vector<md_subscriber> subscribers;
-  std::set<caf::actor_addr> monitored;
+  /// Position of each subscriber in `subscribers`: populations subscribe by
+  /// the hundred thousand, so neither a subscription nor a drop may scan.
+  std::unordered_map<caf::actor_addr, std::size_t> subscriber_at;
+  std::unordered_set<caf::actor_addr> monitored;
 
   /// Time of the earliest l2_publish_tick in flight, if any.
   std::optional<caf::actor_clock::time_point> tick_at;
@@ -242,7 +248,7 @@ actors::order_reply run_new_order(shard_ptr self, const actors::new_order& x) {
   if (!well_formed(req)) {
     book_event ev;
     ev.kind = event_kind::rejected;
-    ev.reject = reject_reason::bad_order_combination;
+    ev.reject = reject_reason::malformed_request;
     ev.symbol = req.symbol;
     ev.id = req.id;
     ev.owner = req.owner;
@@ -310,6 +316,45 @@ void watch(shard_ptr self, const caf::actor_addr& who) {
     self->monitor(who);
 }
 
+/// Removes a subscriber in O(1): the last one takes its place.
+void remove_subscriber(shard_state& st, const caf::actor_addr& who) {
+  auto i = st.subscriber_at.find(who);
+  if (i == st.subscriber_at.end())
+    return;
+  const auto pos = i->second;
+  st.subscriber_at.erase(i);
+  if (pos + 1 != st.subscribers.size()) {
+    st.subscribers[pos] = std::move(st.subscribers.back());
+    st.subscriber_at[st.subscribers[pos].listener.address()] = pos;
+  }
+  st.subscribers.pop_back();
+}
+
+/// Forgets that `owner` reports to the listener at `addr`.
+void forget_owner(shard_state& st, const caf::actor_addr& addr, owner_id owner) {
+  auto i = st.owners_of.find(addr);
+  if (i == st.owners_of.end())
+    return;
+  std::erase(i->second, owner);
+  if (i->second.empty())
+    st.owners_of.erase(i);
+}
+
+void register_listener(shard_ptr self, actors::register_owner& x) {
+  auto& st = self->state;
+  auto old = st.listeners.find(x.owner);
+  if (old != st.listeners.end()) {
+    forget_owner(st, old->second.address(), x.owner);
+    st.listeners.erase(old);
+  }
+  if (!x.listener)
+    return;
+  auto addr = x.listener.address();
+  watch(self, addr);
+  st.owners_of[addr].push_back(x.owner);
+  st.listeners.emplace(x.owner, std::move(x.listener));
+}
+
 void subscribe(shard_ptr self, actors::md_subscribe& x) {
   auto& st = self->state;
   if (!x.listener) {
@@ -341,21 +386,28 @@ void subscribe(shard_ptr self, actors::md_subscribe& x) {
     sub.next_l2 = self->clock().now() + sub.l2_period;
   }
   auto addr = x.listener.address();
-  auto same = [&](const md_subscriber& s) { return s.listener.address() == addr; };
-  auto i = std::find_if(st.subscribers.begin(), st.subscribers.end(), same);
-  if (i != st.subscribers.end())
-    *i = std::move(sub);
-  else
+  const bool wants_l2 = sub.wants_l2();
+  const auto next_l2 = sub.next_l2;
+  if (auto i = st.subscriber_at.find(addr); i != st.subscriber_at.end()) {
+    st.subscribers[i->second] = std::move(sub);
+  } else {
+    st.subscriber_at.emplace(addr, st.subscribers.size());
     st.subscribers.push_back(std::move(sub));
+  }
   watch(self, addr);
-  schedule_next_tick(self);
+  // Only a snapshot subscriber needs a tick; the others must not cost a scan.
+  if (wants_l2)
+    schedule_tick(self, next_l2);
 }
 
 void drop_actor(shard_ptr self, const caf::actor_addr& who) {
   auto& st = self->state;
-  std::erase_if(st.subscribers,
-                [&](const md_subscriber& s) { return s.listener.address() == who; });
-  std::erase_if(st.listeners, [&](const auto& kv) { return kv.second.address() == who; });
+  remove_subscriber(st, who);
+  if (auto i = st.owners_of.find(who); i != st.owners_of.end()) {
+    for (auto owner : i->second)
+      st.listeners.erase(owner);
+    st.owners_of.erase(i);
+  }
   st.monitored.erase(who);
 }
 
@@ -425,21 +477,10 @@ actors::exchange_shard_actor::behavior_type exchange_shard(shard_ptr self,
         publish_l1(self);
         return reply;
       },
-      [self](actors::register_owner& x) {
-        auto& st = self->state;
-        if (!x.listener) {
-          st.listeners.erase(x.owner);
-          return;
-        }
-        watch(self, x.listener.address());
-        st.listeners[x.owner] = std::move(x.listener);
-      },
+      [self](actors::register_owner& x) { register_listener(self, x); },
       [self](actors::md_subscribe& x) { subscribe(self, x); },
       [self](const actors::md_unsubscribe& x) {
-        auto addr = x.listener.address();
-        std::erase_if(self->state.subscribers, [&](const md_subscriber& s) {
-          return s.listener.address() == addr;
-        });
+        remove_subscriber(self->state, x.listener.address());
       },
       [self](const actors::l2_request& x) -> caf::result<actors::l2_snapshot> {
         const auto* book = self->state.engine->book(x.symbol);

@@ -86,6 +86,8 @@ std::string_view to_string(reject_reason x) {
     return "margin_limit";
   case reject_reason::no_reference_price:
     return "no_reference_price";
+  case reject_reason::malformed_request:
+    return "malformed_request";
   }
   return "reject_reason?";
 }

@@ -61,6 +61,8 @@ enum class reject_reason : std::uint8_t {
   short_limit,           ///< sell would take the position below the maximum short
   margin_limit,          ///< buy would take cash below the margin floor
   no_reference_price,    ///< market buy without a positive reference price to reserve at
+  malformed_request,     ///< a field no valid request can have (e.g. an enum value out
+                         ///< of range, as a peer on the wire may send)
 };
 
 enum class cancel_reason : std::uint8_t {

@@ -305,13 +305,13 @@ TEST_CASE_METHOD(shard_fixture, "bad requests are rejected with a reason",
   SECTION("enum values out of range, as they may arrive from the wire") {
     auto bad_side = order(1, aaa, side::buy, 100, 10);
     bad_side.order.side = static_cast<side>(7);
-    CHECK(reject_of(submit(shard, bad_side)) == reject_reason::bad_order_combination);
+    CHECK(reject_of(submit(shard, bad_side)) == reject_reason::malformed_request);
     auto bad_type = order(1, aaa, side::buy, 100, 10);
     bad_type.order.type = static_cast<market::order_type>(200);
-    CHECK(reject_of(submit(shard, bad_type)) == reject_reason::bad_order_combination);
+    CHECK(reject_of(submit(shard, bad_type)) == reject_reason::malformed_request);
     auto bad_tif = order(1, aaa, side::buy, 100, 10);
     bad_tif.order.tif = static_cast<market::time_in_force>(4);
-    CHECK(reject_of(submit(shard, bad_tif)) == reject_reason::bad_order_combination);
+    CHECK(reject_of(submit(shard, bad_tif)) == reject_reason::malformed_request);
   }
   SECTION("invalid quantity and price") {
     CHECK(reject_of(submit(shard, order(1, aaa, side::buy, 100, 0))) ==

@@ -117,6 +117,14 @@ public:
     carry_out();
   }
 
+  /// Tells the strategy that a quote of `s` arrived, as the host does for a
+  /// subscribed change or the answer to request_quote: the test sets the view
+  /// first (set_quote).
+  void deliver_quote(market::symbol_id s) {
+    strategy_->on_quote(ctx_, s);
+    carry_out();
+  }
+
   /// Every intent carried out so far, with the time it was made.
   const std::vector<timed_intent>& log() const { return log_; }
   std::vector<submit_intent> submits() const {

@@ -340,3 +340,216 @@ TEST_CASE("zero_intelligence keeps sizes within the symbol's maximum",
   for (const auto& o : h.submits())
     CHECK(o.spec.qty == 6); // 6..100 units drawn, cut to the 6 allowed
 }
+
+// -- market_data: poll ------------------------------------------------------------
+
+namespace {
+
+param_values poll_params(std::int64_t spread = 0) {
+  auto p = base_params(spread);
+  p.set("market_data", std::string{"poll"});
+  return p;
+}
+
+/// The intents logged from entry `from` on, one line each.
+std::vector<std::string> lines_since(const harness& h, std::size_t from) {
+  const auto all = h.lines();
+  return {all.begin() + static_cast<std::ptrdiff_t>(from), all.end()};
+}
+
+template <typename Intent>
+std::size_t count_of(const harness& h) {
+  std::size_t n = 0;
+  for (const auto& x : h.log())
+    n += std::holds_alternative<Intent>(x.what) ? 1 : 0;
+  return n;
+}
+
+/// One poll cycle: a wake, then the answer showing `bid`/`ask`.
+void wake_and_answer(harness& h, market::symbol_id s, market::price_t bid,
+                     market::price_t ask) {
+  REQUIRE(h.step());
+  set_quote(h.ctx(), s, bid, ask);
+  h.deliver_quote(s);
+}
+
+} // namespace
+
+TEST_CASE("zero_intelligence market_data accepts subscribe and poll only; subscribe is "
+          "the default",
+          "[zero_intelligence][poll]") {
+  CHECK_THROWS_AS(make_strategy(register_zero_intelligence, "zero_intelligence",
+                                params({{"market_data", std::string{"push"}}})),
+                  std::invalid_argument);
+  fixture f;
+  const auto run = [&](const param_values& p) {
+    auto h = f.make(p, rich_account(f.acme, 1'000'000));
+    h.start();
+    set_quote(h.ctx(), f.acme, 9'990, 10'010);
+    h.run(100);
+    return h.lines();
+  };
+  auto explicit_subscribe = base_params(15);
+  explicit_subscribe.set("market_data", std::string{"subscribe"});
+  CHECK(run(explicit_subscribe) == run(base_params(15)));
+}
+
+TEST_CASE("zero_intelligence polling subscribes to nothing and asks for one quote per "
+          "wake",
+          "[zero_intelligence][poll]") {
+  fixture f;
+  auto h = f.make(poll_params(), rich_account(f.acme, 100));
+  h.start();
+  REQUIRE(h.lines().size() == 1);
+  CHECK_THAT(h.lines()[0], Catch::Matchers::StartsWith("0 timer "));
+
+  // A view is known, but only the answer to the wake's request places an order.
+  set_quote(h.ctx(), f.acme, 9'990, 10'010);
+  REQUIRE(h.step());
+  const auto now = std::to_string(h.ctx().now());
+  const auto wake = lines_since(h, 1);
+  REQUIRE(wake.size() == 2);
+  CHECK(wake[0] == now + " request_quote s0");
+  CHECK_THAT(wake[1], Catch::Matchers::StartsWith(now + " timer "));
+  CHECK(h.submits().empty());
+
+  // Unanswered requests do not stall it: it keeps waking and asking.
+  h.run(49);
+  CHECK(count_of<request_quote_intent>(h) == 50);
+  CHECK(h.timer_times().size() == 51);
+  CHECK(count_of<subscribe_market_intent>(h) == 0);
+  CHECK(h.submits().empty());
+}
+
+TEST_CASE("zero_intelligence polling orders within the valuation of the answered quote",
+          "[zero_intelligence][poll]") {
+  fixture f;
+  auto h = f.make(poll_params(0), rich_account(f.acme, 1'000'000));
+  h.start();
+  for (int i = 0; i < 400; ++i) {
+    // The view at the wake is far off; the answer (mid 10000) is what counts.
+    set_quote(h.ctx(), f.acme, 19'990, 20'010);
+    const auto before = h.submits().size();
+    wake_and_answer(h, f.acme, 9'990, 10'010);
+    REQUIRE(h.submits().size() == before + 1);
+  }
+  for (const auto& o : h.submits()) {
+    CHECK(o.spec.type == market::order_type::limit);
+    CHECK(o.spec.tif == market::time_in_force::gtc);
+    if (o.spec.side == market::side::buy) {
+      CHECK(o.spec.price <= 10'000);
+      CHECK(o.spec.price >= 9'980);
+    } else {
+      CHECK(o.spec.price >= 10'000);
+      CHECK(o.spec.price <= 10'020);
+    }
+  }
+  CHECK(h.rejects() == 0);
+}
+
+TEST_CASE("zero_intelligence polling ignores quotes it is not waiting for",
+          "[zero_intelligence][poll]") {
+  fixture f;
+  SECTION("before any wake") {
+    auto h = f.make(poll_params(), rich_account(f.acme, 1'000'000));
+    h.start();
+    set_quote(h.ctx(), f.acme, 9'990, 10'010);
+    h.deliver_quote(f.acme);
+    CHECK(h.lines().size() == 1); // the first timer only
+  }
+  SECTION("a second answer, after a later wake asked again") {
+    auto h = f.make(poll_params(), rich_account(f.acme, 1'000'000));
+    h.start();
+    set_quote(h.ctx(), f.acme, 9'990, 10'010);
+    h.run(2); // two wakes, two requests in flight
+    h.deliver_quote(f.acme);
+    h.deliver_quote(f.acme);
+    CHECK(h.submits().size() == 1);
+    CHECK(count_of<request_quote_intent>(h) == 2);
+  }
+  SECTION("a quote of another symbol than the one asked for") {
+    auto p = poll_params();
+    p.set("symbols", std::string{"ACME, COARSE"});
+    auto account = rich_account(f.acme, 1'000'000);
+    account.positions[f.coarse] = market::holding{1'000'000, 10'000};
+    auto h = f.make(p, account);
+    h.start();
+    set_quote(h.ctx(), f.acme, 9'990, 10'010);
+    set_quote(h.ctx(), f.coarse, 9'990, 10'010);
+    for (int i = 0; i < 20; ++i) {
+      REQUIRE(h.step());
+      // The wake's intents end with the request and the next timer.
+      const auto& asked_at = h.log().at(h.log().size() - 2).what;
+      REQUIRE(std::holds_alternative<request_quote_intent>(asked_at));
+      const auto asked = std::get<request_quote_intent>(asked_at).symbol;
+      const auto other = asked == f.acme ? f.coarse : f.acme;
+      const auto before = h.submits().size();
+      h.deliver_quote(other);
+      CHECK(h.submits().size() == before);
+      h.deliver_quote(asked);
+      REQUIRE(h.submits().size() == before + 1);
+      CHECK(h.submits().back().spec.symbol == asked);
+    }
+  }
+}
+
+TEST_CASE("zero_intelligence polling an empty book falls back to reference_price or "
+          "sends nothing",
+          "[zero_intelligence][poll]") {
+  fixture f;
+  SECTION("no price at all: nothing, and no second request before the next wake") {
+    auto h = f.make(poll_params(), rich_account(f.acme, 1'000'000));
+    h.start();
+    REQUIRE(h.step());
+    const auto after_wake = h.log().size();
+    h.deliver_quote(f.acme); // the view shows an empty book
+    CHECK(h.log().size() == after_wake);
+  }
+  SECTION("the reference_price parameter") {
+    auto p = poll_params(0);
+    p.set("reference_price", std::int64_t{8'000});
+    auto h = f.make(p, rich_account(f.acme, 1'000'000));
+    h.start();
+    for (int i = 0; i < 50; ++i)
+      wake_and_answer(h, f.acme, 0, 0);
+    REQUIRE(h.submits().size() == 50);
+    for (const auto& o : h.submits()) {
+      CHECK(o.spec.price >= 7'980);
+      CHECK(o.spec.price <= 8'020);
+    }
+  }
+}
+
+TEST_CASE("zero_intelligence polling cancels stale orders on the wake, before it asks",
+          "[zero_intelligence][poll]") {
+  fixture f;
+  auto p = poll_params(0);
+  p.set("max_resting", std::int64_t{1});
+  auto h = f.make(p, rich_account(f.acme, 1'000'000));
+  h.start();
+  wake_and_answer(h, f.acme, 9'990, 10'010);
+  const auto first = h.submits().at(0).id;
+  const auto before = h.log().size();
+  REQUIRE(h.step());
+  const auto wake = lines_since(h, before);
+  const auto now = std::to_string(h.ctx().now());
+  REQUIRE(wake.size() == 3);
+  CHECK(wake[0] == now + " cancel " + std::to_string(first));
+  CHECK(wake[1] == now + " request_quote s0");
+  CHECK_THAT(wake[2], Catch::Matchers::StartsWith(now + " timer "));
+  CHECK(h.ctx().orders().empty());
+}
+
+TEST_CASE("zero_intelligence polling is deterministic for a seed",
+          "[zero_intelligence][poll]") {
+  fixture f;
+  const auto run = [&](std::uint64_t seed) {
+    auto h = f.make(poll_params(15), rich_account(f.acme, 1'000'000), seed);
+    h.start();
+    for (int i = 0; i < 300; ++i)
+      wake_and_answer(h, f.acme, 9'990, 10'010);
+    return h.lines();
+  };
+  CHECK(run(11) == run(11));
+  CHECK(run(11) != run(12));
+}

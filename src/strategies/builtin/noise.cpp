@@ -24,6 +24,33 @@
 /// The size is cut down to what its account can cover; an order not even one
 /// lot of which is covered is not sent, and the oldest resting order holding
 /// that budget is cancelled instead, so that a later wake can trade again.
+///
+/// ## Market data (`market_data`)
+/// - `subscribe` (the default): the agent subscribes to every symbol it
+///   trades (L1 and trades) at the start and prices each wake's order on the
+///   view it has then. Every quote change then costs the exchange one message
+///   per agent.
+/// - `poll`: no subscription, as ABIDES' NoiseAgent does it (its wakeup asks
+///   getCurrentSpread and waits in state AWAITING_SPREAD; the answer, a
+///   QUERY_SPREAD message, places the order). On each wake the agent cancels
+///   its stale orders, picks the symbol, asks for its quote
+///   (`request_quote`), remembers that it awaits it and sets its next wake.
+///   The answer (`on_quote` for that symbol) draws and places the order on
+///   the fresh view, as above. A quote it is not waiting for does nothing: an
+///   answer that comes after a later wake picked another symbol, or a second
+///   answer. The next wake does not wait for the answer, so the wakes keep
+///   their configured rate and an unanswered request never stalls the agent.
+///   The agent sees no trades in this mode, so with an empty book it falls
+///   back to the `reference_price` parameter, else sends nothing (and does
+///   not ask again before its next wake).
+///
+/// ## Random draws
+/// Each wake draws, in this order: the symbol, then (subscribe) side, size,
+/// market-or-limit, offset and the wait to the next wake, or (poll) the wait
+/// to the next wake, and side, size, market-or-limit and offset when the
+/// awaited quote arrives. All four order draws are made even when no order
+/// is sent, so one wake's outcome does not shift the stream of the next; the
+/// same seed and the same quotes give the same intents.
 
 #include "strategies/builtin.hpp"
 #include "strategies/builtin/agent_support.hpp"
@@ -31,6 +58,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -50,6 +78,7 @@ struct noise_config {
   std::size_t max_resting = 1;
   duration_ns order_lifetime = 0;
   market::price_t reference_price = 0;
+  bool poll = false; ///< market_data: poll (else subscribe)
 };
 
 class noise final : public strategy {
@@ -62,14 +91,31 @@ public:
       ctx.stop();
       return;
     }
-    for (auto s : symbols_)
-      ctx.subscribe_market(s, true);
+    if (!config_.poll)
+      for (auto s : symbols_)
+        ctx.subscribe_market(s, true);
     schedule(ctx);
   }
 
   void on_timer(context& ctx, std::uint64_t) override {
-    act(ctx);
+    resting_.cancel_stale(ctx, config_.max_resting, config_.order_lifetime);
+    const auto s = symbols_[pick(ctx.rng(), symbols_.size())];
+    if (config_.poll) {
+      ctx.request_quote(s);
+      awaited_ = s;
+    } else {
+      act(ctx, s);
+    }
     schedule(ctx);
+  }
+
+  /// In poll mode, the answer to the wake's request: the order goes now. In
+  /// subscribe mode nothing is awaited, so quotes only update the view.
+  void on_quote(context& ctx, market::symbol_id s) override {
+    if (!awaited_ || *awaited_ != s)
+      return;
+    awaited_.reset();
+    act(ctx, s);
   }
 
   void on_order(context& ctx, const order_update& u) override {
@@ -111,13 +157,12 @@ private:
     return std::max(price, tick);
   }
 
-  void act(context& ctx) {
-    resting_.cancel_stale(ctx, config_.max_resting, config_.order_lifetime);
-    const auto s = symbols_[pick(ctx.rng(), symbols_.size())];
+  /// Draws and sends one order on `s` from the current view.
+  void act(context& ctx, market::symbol_id s) {
     const auto& spec = *ctx.symbols().find(s);
     const auto& view = ctx.market(s);
-    // Every draw is made on every wake, so one wake's choices do not shift
-    // the stream of the next.
+    // Every draw is made on every order attempt, so one wake's choices do
+    // not shift the stream of the next.
     const auto side = ctx.rng().bernoulli(0.5) ? market::side::buy : market::side::sell;
     const auto qty =
         builtin::draw_qty(ctx.rng(), config_.min_lots, config_.max_lots, spec);
@@ -144,7 +189,10 @@ private:
     }
     order.price = passive_price(view, side, spec.tick_size, offset);
     if (order.price == 0) {
-      ctx.request_quote(s);
+      // Subscribed, the view may simply not have its first quote yet. Polling,
+      // the answer just came and was empty: asking again would only loop.
+      if (!config_.poll)
+        ctx.request_quote(s);
       return;
     }
     order.qty = builtin::affordable_qty(ctx, order, 0, spec.lot_size);
@@ -157,6 +205,8 @@ private:
   noise_config config_;
   std::vector<market::symbol_id> symbols_;
   builtin::resting_orders resting_;
+  /// Poll mode: the symbol whose quote the last wake asked for, until it comes.
+  std::optional<market::symbol_id> awaited_;
 };
 
 std::vector<param_spec> noise_params() {
@@ -208,6 +258,11 @@ std::vector<param_spec> noise_params() {
                 0.0,
                 1e15,
                 {}});
+  ps.push_back(text_param("market_data",
+                          "'subscribe': L1 and trades pushed on every change; 'poll': "
+                          "one quote asked for on each wake, the order placed on "
+                          "the answer (no per-agent fan-out, for large populations)",
+                          "subscribe", {"subscribe", "poll"}));
   return ps;
 }
 
@@ -223,6 +278,7 @@ std::unique_ptr<strategy> make_noise(const param_values& v) {
   c.max_resting = static_cast<std::size_t>(v.integer("max_resting"));
   c.order_lifetime = v.duration_ns("order_lifetime");
   c.reference_price = v.integer("reference_price");
+  c.poll = v.text("market_data") == "poll";
   return std::make_unique<noise>(std::move(c));
 }
 

@@ -30,6 +30,34 @@
 /// ZI-C); when not even one lot is covered it sends nothing, so the host's
 /// pre-trade check has nothing to reject, and cancels its oldest order holding
 /// that budget, so that a later action can trade again.
+///
+/// ## Market data (`market_data`)
+/// - `subscribe` (the default): the agent subscribes to every symbol it
+///   trades (L1 and trades) at the start and prices each wake's order on the
+///   view it has then. Every quote change then costs the exchange one message
+///   per agent.
+/// - `poll`: no market subscription, the pattern of ABIDES' NoiseAgent (its
+///   wakeup asks getCurrentSpread and waits in state AWAITING_SPREAD; the
+///   answer, a QUERY_SPREAD message, places the order). On each wake the
+///   agent cancels its stale orders, picks the symbol, asks for its quote
+///   (`request_quote`), remembers that it awaits it and sets its next wake.
+///   The answer (`on_quote` for that symbol) updates the valuation's anchor
+///   from the fresh view and places the order as above. A quote it is not
+///   waiting for does nothing: an answer that comes after a later wake picked
+///   another symbol, or a second answer. The next wake does not wait for the
+///   answer, so the wakes keep their configured rhythm and an unanswered
+///   request never stalls the agent. The agent sees no trades in this mode,
+///   so with an empty book and no anchor yet it falls back to the
+///   `reference_price` parameter, else sends nothing until a later wake.
+///   With `valuation: fundamental` it still follows the "fundamental" topic.
+///
+/// ## Random draws
+/// At the start, the valuation offset of each symbol (in symbol order), then
+/// the first wake's phase. Each wake draws the symbol, then (subscribe) side,
+/// price and size and the wait to the next wake, or (poll) the wait to the
+/// next wake, and side, price and size when the awaited quote arrives. Side,
+/// price and size are not drawn while the agent knows no valuation. The same
+/// seed and the same quotes give the same intents.
 
 #include "strategies/builtin.hpp"
 #include "strategies/builtin/agent_support.hpp"
@@ -40,6 +68,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -61,6 +90,7 @@ struct zi_config {
   std::size_t max_resting = 1;
   duration_ns order_lifetime = 0;
   market::price_t reference_price = 0;
+  bool poll = false; ///< market_data: poll (else subscribe)
 };
 
 class zero_intelligence final : public strategy {
@@ -78,7 +108,8 @@ public:
       valuations_[s].offset =
           ctx.rng().uniform_int(-config_.valuation_spread, config_.valuation_spread) *
           tick;
-      ctx.subscribe_market(s, true);
+      if (!config_.poll)
+        ctx.subscribe_market(s, true);
     }
     if (config_.follow_fundamental)
       ctx.subscribe_signal("fundamental");
@@ -86,10 +117,26 @@ public:
   }
 
   void on_timer(context& ctx, std::uint64_t) override {
-    act(ctx);
+    resting_.cancel_stale(ctx, config_.max_resting, config_.order_lifetime);
+    const auto s = symbols_[pick(ctx.rng(), symbols_.size())];
+    if (config_.poll) {
+      ctx.request_quote(s);
+      awaited_ = s;
+    } else {
+      act(ctx, s);
+    }
     const auto next =
         config_.interval + ctx.rng().uniform_int(-config_.jitter, config_.jitter);
     ctx.set_timer(std::max<duration_ns>(next, 1));
+  }
+
+  /// In poll mode, the answer to the wake's request: the order goes now. In
+  /// subscribe mode nothing is awaited, so quotes only update the view.
+  void on_quote(context& ctx, market::symbol_id s) override {
+    if (!awaited_ || *awaited_ != s)
+      return;
+    awaited_.reset();
+    act(ctx, s);
   }
 
   void on_order(context& ctx, const order_update& u) override {
@@ -136,9 +183,8 @@ private:
     return std::max(anchor + v.offset, tick);
   }
 
-  void act(context& ctx) {
-    resting_.cancel_stale(ctx, config_.max_resting, config_.order_lifetime);
-    const auto s = symbols_[pick(ctx.rng(), symbols_.size())];
+  /// Draws and sends one order on `s` within its valuation.
+  void act(context& ctx, market::symbol_id s) {
     const auto& spec = *ctx.symbols().find(s);
     const auto tick = spec.tick_size;
     const auto value = valuation(ctx, s, tick);
@@ -168,6 +214,8 @@ private:
   std::vector<market::symbol_id> symbols_;
   std::map<market::symbol_id, valuation_state> valuations_;
   builtin::resting_orders resting_;
+  /// Poll mode: the symbol whose quote the last wake asked for, until it comes.
+  std::optional<market::symbol_id> awaited_;
 };
 
 std::vector<param_spec> zi_params() {
@@ -235,6 +283,11 @@ std::vector<param_spec> zi_params() {
                 0.0,
                 1e15,
                 {}});
+  ps.push_back(text_param("market_data",
+                          "'subscribe': L1 and trades pushed on every change; 'poll': "
+                          "one quote asked for on each wake, the order placed on "
+                          "the answer (no per-agent fan-out, for large populations)",
+                          "subscribe", {"subscribe", "poll"}));
   return ps;
 }
 
@@ -256,6 +309,7 @@ std::unique_ptr<strategy> make_zi(const param_values& v) {
   c.max_resting = static_cast<std::size_t>(v.integer("max_resting"));
   c.order_lifetime = v.duration_ns("order_lifetime");
   c.reference_price = v.integer("reference_price");
+  c.poll = v.text("market_data") == "poll";
   return std::make_unique<zero_intelligence>(std::move(c));
 }
 

@@ -335,15 +335,10 @@ population_result run_population_load(const population_params& p) {
     tp.index = i;
     tp.owner = i + 1;
     tp.seed = p.seed;
-    if (p.shared_groups) {
-      tp.group = groups[shard];
-    } else {
-      const auto& g = *groups[shard];
-      tp.strategy_name = g.strategy_name;
-      tp.account = g.account;
-      tp.symbols = g.symbols;
-      tp.start_ns = g.start_ns;
-    }
+    // Per-agent params: a group of one per agent, as a scenario loader that
+    // copied params per agent would make.
+    tp.group = p.shared_groups ? groups[shard]
+                               : std::make_shared<const strategies::trader_group>(*groups[shard]);
     traders.push_back(strategies::spawn_trader(sys, std::move(tp), factory.make(shard),
                                                symbols, shared_router, hub));
   }

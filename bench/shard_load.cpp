@@ -435,6 +435,27 @@ std::pair<double, std::uint64_t> replay(const std::vector<sent_request>& stream)
   return {seconds, engine.book(load_symbol)->stats().trades};
 }
 
+/// Self-trade prevention cancels in one more, untimed replay of `stream`: the
+/// work of a run depends on how the senders' messages interleaved, and this
+/// shows how (see docs/BENCHMARKS.md).
+std::uint64_t self_trade_cancels(const std::vector<sent_request>& stream) {
+  const auto symbols = load_symbols();
+  matching_engine engine{symbols, {load_symbol}, expected_orders};
+  std::vector<book_event> events;
+  events.reserve(256);
+  std::uint64_t n = 0;
+  for (const auto& r : stream) {
+    events.clear();
+    if (r.is_cancel)
+      engine.cancel(cancel_request{r.order.id, load_symbol}, r.order.owner, events);
+    else
+      engine.submit(r.order, events);
+    for (const auto& ev : events)
+      n += ev.kind == event_kind::cancelled && ev.cancel == cancel_reason::self_trade;
+  }
+  return n;
+}
+
 /// Replays took a few tens of milliseconds, short enough for one preemption
 /// on a shared machine to matter: the median of this many is reported.
 constexpr int direct_replays = 3;
@@ -446,6 +467,7 @@ void run_direct(const std::vector<sent_request>& stream, shard_load_result& out)
     seconds.push_back(s);
     out.direct_trades = trades; // the same every time: the replay is deterministic
   }
+  out.direct_self_trade_cancels = self_trade_cancels(stream);
   std::sort(seconds.begin(), seconds.end());
   out.direct_seconds = seconds[seconds.size() / 2];
   out.direct_run = true;
@@ -533,14 +555,14 @@ std::string to_string(const shard_load_result& r) {
     std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n),
                   "\n  direct: the same %llu requests into a matching_engine, one "
                   "thread, no actors: %.3f s (median of %d) = %.0f orders/s; %llu "
-                  "trades%s\n"
+                  "trades%s, %llu self-trade cancels\n"
                   "  ratio actor / direct: %.2f",
                   static_cast<unsigned long long>(r.direct_orders), r.direct_seconds,
                   direct_replays, r.direct_orders_per_sec,
                   static_cast<unsigned long long>(r.direct_trades),
                   r.direct_trades == r.trades ? " (same as the shard)"
                                               : " (differs from the shard's)",
-                  r.ratio);
+                  static_cast<unsigned long long>(r.direct_self_trade_cancels), r.ratio);
   return buf;
 }
 

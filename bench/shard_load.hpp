@@ -46,6 +46,9 @@ struct shard_load_result {
   double direct_seconds = 0;
   double direct_orders_per_sec = 0;
   std::uint64_t direct_trades = 0;
+  /// Resting orders cancelled by self-trade prevention in the replay (an
+  /// extra, untimed replay counts them).
+  std::uint64_t direct_self_trade_cancels = 0;
   /// orders_per_sec / direct_orders_per_sec; 0 without a direct replay.
   double ratio = 0;
 };

@@ -461,16 +461,17 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
     std::vector<market::symbol_id> symbols;
     for (const auto& name : g.symbols)
       symbols.push_back(static_cast<market::symbol_id>(sc.symbol_index(name)));
-    const auto account = make_account_params(sc, g.account);
+    // One copy per group: the agents of a group share name, account params
+    // and symbols.
+    const auto group = std::make_shared<const strategies::trader_group>(
+        strategies::trader_group{g.strategy, make_account_params(sc, g.account),
+                                 std::move(symbols), start_ns});
     for (std::uint32_t i = 0; i < g.count; ++i, ++index) {
       strategies::trader_params tp;
       tp.index = index;
       tp.owner = index + 1;
       tp.seed = sc.seed;
-      tp.strategy_name = g.strategy;
-      tp.account = account;
-      tp.symbols = symbols;
-      tp.start_ns = start_ns;
+      tp.group = group;
       traders.push_back(strategies::spawn_trader(sys, std::move(tp), info->make(g.params),
                                                  table, shared_router, hub));
       quit.actors.push_back(caf::actor_cast<caf::actor>(traders.back()));

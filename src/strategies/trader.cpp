@@ -71,6 +71,8 @@ struct counters {
 struct trader_setup {
   market::owner_id owner = 0;
   std::shared_ptr<const trader_group> group;
+  /// The symbols whose shards get the register_owner at start-up.
+  std::vector<market::symbol_id> symbols;
   std::optional<context> ctx;
   std::unique_ptr<strategy> strat;
   std::shared_ptr<const market::shard_router> router;
@@ -84,7 +86,7 @@ struct trader_state {
   static inline const char* name = "marketsim.trader";
 
   market::owner_id owner = 0;
-  /// Strategy name, account params, symbols and start time; set with ctx.
+  /// Strategy name, account params and start time, shared with the group.
   std::shared_ptr<const trader_group> group;
   /// Engaged in the behaviour function (CAF default-constructs the state).
   std::optional<context> ctx;
@@ -105,7 +107,8 @@ struct trader_state {
   bool started = false;
   bool stopped = false; ///< agent_stop received
   bool failed = false;
-  std::string error;
+  /// Why the strategy failed; null while it has not (few agents ever fail).
+  std::unique_ptr<const std::string> error;
   counters count;
 
   bool active() const { return started && !stopped && !failed && !ctx->stopped(); }
@@ -220,11 +223,11 @@ void cancel_sent_orders(self_ptr self);
 void fail(self_ptr self, std::string what) {
   auto& st = self->state;
   st.failed = true;
-  st.error = std::move(what);
+  st.error = std::make_unique<const std::string>(std::move(what));
   st.ctx->clear_intents();
   st.local_updates.clear();
   spdlog::error("agent {} ({}, owner {}): strategy failed and is stopped: {}", st.index(),
-                st.group->strategy_name, st.owner, st.error);
+                st.group->strategy_name, st.owner, *st.error);
   cancel_sent_orders(self);
 }
 
@@ -646,7 +649,8 @@ actors::agent_report make_report(const trader_state& st) {
   r.owner = st.owner;
   r.strategy = st.group->strategy_name;
   r.failed = st.failed;
-  r.error = st.error;
+  if (st.error)
+    r.error = *st.error;
   const auto& acc = st.ctx->account();
   r.cash = acc.cash();
   for (const auto& [s, p] : acc.positions())
@@ -676,7 +680,7 @@ trader_actor::behavior_type trader(self_ptr self, std::shared_ptr<trader_setup> 
   st.hub = std::move(setup->hub);
   // Registered before any order: a shard sees the registration before the
   // order whose maker fills it reports.
-  for (auto s : st.group->symbols)
+  for (auto s : setup->symbols)
     ensure_registered(self, shard_of(self, s));
   self->set_error_handler([self](caf::error& err) {
     // An error answer to one of our sends (e.g. a quote request a shard
@@ -737,17 +741,11 @@ trader_actor spawn_trader(caf::actor_system& sys, trader_params params,
     fail("no strategy");
   if (router == nullptr)
     fail("no shard router");
+  if (params.group == nullptr)
+    fail("no trader group");
   auto group = std::move(params.group);
-  if (group == nullptr) {
-    group = std::make_shared<const trader_group>(
-        trader_group{std::move(params.strategy_name), std::move(params.account),
-                     std::move(params.symbols), params.start_ns});
-  } else if (!params.strategy_name.empty() || !params.symbols.empty() ||
-             params.start_ns != 0 || params.account.cash != 0 ||
-             !params.account.positions.empty()) {
-    fail("per-trader strategy name, account, symbols or start given with a group");
-  }
-  for (auto s : group->symbols)
+  std::vector<market::symbol_id> trades = group->symbols;
+  for (auto s : trades)
     if (router->route(s) == nullptr)
       fail("symbol " + std::to_string(s) + " is not traded by any shard");
   auto setup = std::make_shared<trader_setup>();
@@ -758,6 +756,7 @@ trader_actor spawn_trader(caf::actor_system& sys, trader_params params,
       std::shared_ptr<const market::account_params>{group, &group->account});
   setup->owner = params.owner;
   setup->group = std::move(group);
+  setup->symbols = std::move(trades);
   setup->strat = std::move(strat);
   setup->router = std::move(router);
   setup->hub = std::move(hub);

@@ -77,22 +77,16 @@ struct trader_params {
   std::uint64_t index = 0;    ///< the agent's index; seeds its RNG stream
   market::owner_id owner = 0; ///< non-zero, unique per agent
   std::uint64_t seed = 0;     ///< the scenario seed
-  /// Shared with the other traders of the group. When null, the four fields
-  /// below make a group of this trader alone (one copy per trader); when
-  /// set, they must be left empty (no name, no symbols, start 0).
+  /// What the agents of a group share (required). One copy per group, not
+  /// per agent: it is most of a trader's memory that is not CAF's own.
   std::shared_ptr<const trader_group> group;
-  std::string strategy_name; ///< see trader_group
-  market::account_params account;
-  std::vector<market::symbol_id> symbols;
-  std::int64_t start_ns = 0;
 };
 
 /// Spawns a trader hosting `strat`. `symbols` must outlive the trader (the
 /// context refers to it); the router is shared by every trader. `hub` may be
 /// null (publish and subscribe_signal then do nothing). Throws
-/// std::invalid_argument on a zero owner, a null strategy or router, a
-/// symbol not routed, invalid account params, or a group together with
-/// per-trader group fields.
+/// std::invalid_argument on a zero owner, a null strategy, router or group,
+/// a symbol not routed, or invalid account params.
 trader_actor spawn_trader(caf::actor_system& sys, trader_params params,
                           std::unique_ptr<strategy> strat,
                           const market::symbol_table& symbols,

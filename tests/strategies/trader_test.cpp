@@ -209,10 +209,8 @@ struct fixture {
     p.index = index;
     p.owner = 100 + index;
     p.seed = 2024;
-    p.strategy_name = "scripted";
-    p.account = std::move(account);
-    p.symbols = {aaa, bbb};
-    p.start_ns = now_ns();
+    p.group = std::make_shared<const trader_group>(
+        trader_group{"scripted", std::move(account), {aaa, bbb}, now_ns()});
     return p;
   }
 

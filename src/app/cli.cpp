@@ -268,6 +268,11 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   book->add_option("--seed", book_params.seed, "Seed")
       ->check(not_negative)
       ->capture_default_str();
+  bool book_no_baseline = false;
+  bool book_no_latency = false;
+  book->add_flag("--no-baseline", book_no_baseline,
+                 "Skip the same-run textbook-book baseline (and the ratio)");
+  book->add_flag("--no-latency", book_no_latency, "Skip the per-operation latency pass");
 
   bench::shard_load_params shard_params;
   auto* shard =
@@ -294,6 +299,9 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   shard->add_option("--seed", shard_params.seed, "Seed")
       ->check(not_negative)
       ->capture_default_str();
+  bool shard_no_direct = false;
+  shard->add_flag("--no-direct", shard_no_direct,
+                  "Skip the same-run direct (no actors) replay (and the ratio)");
 
   bench_virtual_options virtual_opts;
   auto* virt = bench_cmd->add_subcommand(
@@ -327,10 +335,15 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       return do_run(run_opts, registry, out, err);
     if (strategies_cmd->parsed())
       return do_strategies(registry, out);
-    if (book->parsed())
+    if (book->parsed()) {
+      book_params.baseline = !book_no_baseline;
+      book_params.measure_latency = !book_no_latency;
       return do_bench_book(book_params, out);
-    if (shard->parsed())
+    }
+    if (shard->parsed()) {
+      shard_params.direct = !shard_no_direct;
       return do_bench_shard(shard_params, out);
+    }
     if (virt->parsed())
       return do_bench_virtual(virtual_opts, out, err);
   } catch (const usage_error& e) {

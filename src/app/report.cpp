@@ -196,14 +196,17 @@ void print_summary(std::ostream& out, const run_result& r) {
 
   out << '\n';
   if (r.clock == clock_mode::virtual_time)
-    out << fmt::format("speed: {} events, {:.0f} events/s, {:.0f} trades/s, "
-                       "{:.1f}x real time\n",
-                       r.events, r.events_per_second(), r.trades_per_second(),
+    out << fmt::format("speed: {} events, {:.0f} events/s, {:.0f} orders/s, "
+                       "{:.0f} trades/s, {:.1f}x real time\n",
+                       r.events, r.events_per_second(), r.orders_per_second(),
+                       r.trades_per_second(),
                        seconds(r.elapsed) > 0 ? seconds(r.sim_time) / seconds(r.elapsed)
                                               : 0.0);
   else
-    out << fmt::format("speed: {:.0f} requests/s at the shards, {:.0f} trades/s\n",
-                       per_second(r.shard_requests, r.elapsed), r.trades_per_second());
+    out << fmt::format("speed: {:.0f} orders/s, {:.0f} requests/s at the shards, "
+                       "{:.0f} trades/s\n",
+                       r.orders_per_second(), per_second(r.shard_requests, r.elapsed),
+                       r.trades_per_second());
   out << fmt::format("tape: {} trades, hash {:016x}\n", r.tape.size(), tape_hash(r));
 }
 
@@ -268,6 +271,8 @@ std::string summary_json(const run_result& r) {
                      r.shard_requests, r.unroutable_reports);
   out += fmt::format("  \"tape_trades\": {},\n  \"tape_hash\": \"{:016x}\",\n",
                      r.tape.size(), tape_hash(r));
+  out += fmt::format("  \"orders\": {},\n  \"orders_per_s\": {},\n", r.orders_sent(),
+                     json_number(r.orders_per_second()));
   out += fmt::format("  \"trades_per_s\": {},\n", json_number(r.trades_per_second()));
 
   std::vector<std::string> symbols;

@@ -42,6 +42,18 @@ double run_result::trades_per_second() const {
   return secs > 0 ? static_cast<double>(tape.size()) / secs : 0.0;
 }
 
+std::uint64_t run_result::orders_sent() const {
+  std::uint64_t n = 0;
+  for (const auto& a : agents)
+    n += a.orders;
+  return n;
+}
+
+double run_result::orders_per_second() const {
+  auto secs = std::chrono::duration<double>(elapsed).count();
+  return secs > 0 ? static_cast<double>(orders_sent()) / secs : 0.0;
+}
+
 namespace {
 
 using namespace std::chrono_literals;

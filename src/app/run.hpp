@@ -117,6 +117,10 @@ struct run_result {
   double events_per_second() const;
   /// Trades per second of wall time.
   double trades_per_second() const;
+  /// New orders the agents sent, in all.
+  std::uint64_t orders_sent() const;
+  /// New orders sent per second of wall time.
+  double orders_per_second() const;
 };
 
 struct run_options {

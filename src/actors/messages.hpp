@@ -401,3 +401,132 @@ typename Inspector::result_type inspect(Inspector& f, fundamental_values& x) {
 }
 
 } // namespace marketsim::actors
+
+// -- the network (network/network_actor.hpp) --------------------------------------
+
+#include <caf/actor.hpp>
+#include <caf/message.hpp>
+
+namespace marketsim::actors {
+
+/// Sends `payload` from site `from` to the actor `dest` at site `to` through
+/// the network. The sender names sites, never a path: the network routes,
+/// delays, may drop, and delivers `payload` to `dest` with the sender of the
+/// net_send as its sender (so that a reply goes back to the real sender).
+struct net_send {
+  std::uint32_t from = 0;
+  std::uint32_t to = 0;
+  caf::actor dest;
+  caf::message payload;
+};
+
+/// Sets both directions of the link between sites a and b up or down.
+struct net_link_state {
+  std::uint32_t a = 0;
+  std::uint32_t b = 0;
+  bool up = true;
+  friend bool operator==(const net_link_state&, const net_link_state&) = default;
+};
+
+/// Sets the congestion (latency multiplier, >= 1) of the directed link a->b.
+struct net_congestion {
+  std::uint32_t a = 0;
+  std::uint32_t b = 0;
+  double multiplier = 1;
+  friend bool operator==(const net_congestion&, const net_congestion&) = default;
+};
+
+/// Sets a site up or down.
+struct net_site_state {
+  std::uint32_t site = 0;
+  bool up = true;
+  friend bool operator==(const net_site_state&, const net_site_state&) = default;
+};
+
+/// Asks the network for its statistics (answered with net_stats).
+struct net_stats_request {
+  friend bool operator==(const net_stats_request&, const net_stats_request&) = default;
+};
+
+/// One directed link's statistics (network::link_stats).
+struct net_link_stats {
+  std::uint32_t from = 0;
+  std::uint32_t to = 0;
+  std::uint64_t messages = 0; ///< transmitted, lost or not
+  std::uint64_t bytes = 0;
+  std::uint64_t drops = 0;
+  std::int64_t total_queueing_ns = 0;
+  std::int64_t max_queueing_ns = 0;
+  std::int64_t latency_min_ns = 0;
+  std::int64_t latency_p50_ns = 0;
+  std::int64_t latency_p90_ns = 0;
+  std::int64_t latency_p99_ns = 0;
+  std::int64_t latency_max_ns = 0;
+  friend bool operator==(const net_link_stats&, const net_link_stats&) = default;
+};
+
+/// What became of the messages sent from one site to another.
+struct net_route_count {
+  std::uint32_t from = 0;
+  std::uint32_t to = 0;
+  std::uint64_t sent = 0;      ///< net_send received for this pair
+  std::uint64_t delivered = 0; ///< scheduled for delivery
+  std::uint64_t dropped = 0;   ///< lost on a link
+  std::uint64_t unroutable = 0;
+  friend bool operator==(const net_route_count&, const net_route_count&) = default;
+};
+
+/// The network's statistics: every directed link (ordered by (from, to)) and
+/// every (from, to) pair that carried a net_send (ordered likewise).
+struct net_stats {
+  std::vector<net_link_stats> links;
+  std::vector<net_route_count> routes;
+  std::uint64_t unserializable = 0; ///< payloads the serializer refused
+  friend bool operator==(const net_stats&, const net_stats&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_send& x) {
+  return f(caf::meta::type_name("marketsim.net_send"), x.from, x.to, x.dest, x.payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_link_state& x) {
+  return f(caf::meta::type_name("marketsim.net_link_state"), x.a, x.b, x.up);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_congestion& x) {
+  return f(caf::meta::type_name("marketsim.net_congestion"), x.a, x.b, x.multiplier);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_site_state& x) {
+  return f(caf::meta::type_name("marketsim.net_site_state"), x.site, x.up);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_stats_request&) {
+  return f(caf::meta::type_name("marketsim.net_stats_request"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_link_stats& x) {
+  return f(caf::meta::type_name("marketsim.net_link_stats"), x.from, x.to, x.messages,
+           x.bytes, x.drops, x.total_queueing_ns, x.max_queueing_ns, x.latency_min_ns,
+           x.latency_p50_ns, x.latency_p90_ns, x.latency_p99_ns, x.latency_max_ns);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_route_count& x) {
+  return f(caf::meta::type_name("marketsim.net_route_count"), x.from, x.to, x.sent,
+           x.delivered, x.dropped, x.unroutable);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_stats& x) {
+  return f(caf::meta::type_name("marketsim.net_stats"), x.links, x.routes,
+           x.unserializable);
+}
+
+} // namespace marketsim::actors

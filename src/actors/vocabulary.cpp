@@ -67,6 +67,15 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fundamental_tick>("marketsim.fundamental_tick");
   cfg.add_message_type<fundamental_value>("marketsim.fundamental_value");
   cfg.add_message_type<fundamental_values>("marketsim.fundamental_values");
+  // the network (network/network_actor.hpp)
+  cfg.add_message_type<net_send>("marketsim.net_send");
+  cfg.add_message_type<net_link_state>("marketsim.net_link_state");
+  cfg.add_message_type<net_congestion>("marketsim.net_congestion");
+  cfg.add_message_type<net_site_state>("marketsim.net_site_state");
+  cfg.add_message_type<net_stats_request>("marketsim.net_stats_request");
+  cfg.add_message_type<net_link_stats>("marketsim.net_link_stats");
+  cfg.add_message_type<net_route_count>("marketsim.net_route_count");
+  cfg.add_message_type<net_stats>("marketsim.net_stats");
 }
 
 } // namespace marketsim::actors

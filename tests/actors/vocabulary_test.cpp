@@ -206,6 +206,14 @@ bool same(const fundamental_values& a, const fundamental_values& b) {
   return a.time == b.time && same(a.values, b.values);
 }
 
+// The payload of the sample net_send is one std::string.
+bool same(const net_send& a, const net_send& b) {
+  return a.from == b.from && a.to == b.to && a.dest == b.dest &&
+         a.payload.match_elements<std::string>() &&
+         b.payload.match_elements<std::string>() &&
+         a.payload.get_as<std::string>(0) == b.payload.get_as<std::string>(0);
+}
+
 // -- sample values: every field set, none to its default -------------------------
 
 market::order_request sample_order_request() {
@@ -414,6 +422,20 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(fundamental_value{161, -162.25, 163}, "marketsim.fundamental_value");
   fx.check(fundamental_values{164, {{165, 166.5, 167}, {168, 169.75, 170}}},
            "marketsim.fundamental_values");
+
+  // -- the network
+  fx.check(net_send{181, 182, caf::actor_cast<caf::actor>(fx.md_listener),
+                    caf::make_message(std::string{"payload"})},
+           "marketsim.net_send");
+  fx.check(net_link_state{183, 184, false}, "marketsim.net_link_state");
+  fx.check(net_congestion{185, 186, 2.5}, "marketsim.net_congestion");
+  fx.check(net_site_state{187, false}, "marketsim.net_site_state");
+  fx.check(net_stats_request{}, "marketsim.net_stats_request");
+  const net_link_stats link{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  fx.check(link, "marketsim.net_link_stats");
+  const net_route_count route{13, 14, 15, 16, 17, 18};
+  fx.check(route, "marketsim.net_route_count");
+  fx.check(net_stats{{link, link}, {route}, 19}, "marketsim.net_stats");
 
   // No registered marketsim type goes unchecked. add_message_type<T> also
   // registers std::vector<T> and stream<T> under derived names; only the

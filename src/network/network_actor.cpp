@@ -1,0 +1,252 @@
+#include "network/network_actor.hpp"
+
+#include "actors/random.hpp"
+
+#include <caf/all.hpp>
+#include <caf/binary_serializer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace marketsim::network {
+
+link_params default_link_params(const directed_link& l) {
+  link_params p;
+  p.bandwidth_bps = l.props.bandwidth_bps;
+  p.propagation = latency::constant{l.props.latency_ns};
+  p.loss_rate = l.props.loss_rate;
+  p.ordered = true;
+  return p;
+}
+
+namespace {
+
+using pair_key = std::pair<site_id, site_id>;
+
+struct network_state {
+  topology topo;
+  std::map<pair_key, link_model> links;
+  /// Routes by (from, to); nullopt: no route on the current state.
+  std::map<pair_key, std::optional<route>> routes;
+  std::map<pair_key, actors::net_route_count> counts;
+  std::set<pair_key> logged_unroutable;
+  bool logged_unserializable = false;
+  std::uint64_t unserializable = 0;
+  caf::actor_clock::time_point start;
+  std::vector<char> buffer; ///< reused for payload sizes
+
+  static inline const char* name = "marketsim.network";
+};
+
+using network_pointer = actors::network_actor::stateful_pointer<network_state>;
+
+std::int64_t now_ns(network_pointer self) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now() -
+                                                              self->state.start)
+      .count();
+}
+
+const std::optional<route>& cached_route(network_state& st, site_id from, site_id to) {
+  auto key = pair_key{from, to};
+  auto i = st.routes.find(key);
+  if (i == st.routes.end()) {
+    std::optional<route> r;
+    if (from < st.topo.site_count() && to < st.topo.site_count())
+      r = st.topo.route(from, to);
+    i = st.routes.emplace(key, std::move(r)).first;
+  }
+  return i->second;
+}
+
+actors::net_route_count& count_for(network_state& st, site_id from, site_id to) {
+  auto key = pair_key{from, to};
+  auto i = st.counts.find(key);
+  if (i == st.counts.end()) {
+    actors::net_route_count c;
+    c.from = from;
+    c.to = to;
+    i = st.counts.emplace(key, c).first;
+  }
+  return i->second;
+}
+
+void deliver(network_pointer self, std::optional<std::int64_t> at_ns,
+             const caf::actor& dest, caf::message payload) {
+  auto sender = self->current_sender();
+  auto element = caf::make_mailbox_element(std::move(sender), caf::make_message_id(),
+                                           caf::mailbox_element::forwarding_stack{},
+                                           std::move(payload));
+  auto receiver = caf::actor_cast<caf::strong_actor_ptr>(dest);
+  if (!at_ns) {
+    receiver->enqueue(std::move(element), self->context());
+    return;
+  }
+  auto when = self->state.start + std::chrono::nanoseconds{*at_ns};
+  self->clock().schedule_message(when, std::move(receiver), std::move(element));
+}
+
+void on_send(network_pointer self, actors::net_send& msg) {
+  auto& st = self->state;
+  auto& count = count_for(st, msg.from, msg.to);
+  ++count.sent;
+  if (!msg.dest) {
+    // A send to nobody is a caller bug; count it as undeliverable, loudly.
+    ++count.unroutable;
+    spdlog::warn("network: net_send from site {} to site {} without a destination actor",
+                 msg.from, msg.to);
+    return;
+  }
+
+  st.buffer.clear();
+  {
+    caf::binary_serializer sink{self->system(), st.buffer};
+    auto err = sink(msg.payload);
+    // CAF 0.17 reports an unregistered element type on stderr but may return
+    // no error; it then writes nothing, whereas any serializable non-empty
+    // message writes at least its type names.
+    if (err || (st.buffer.empty() && !msg.payload.empty())) {
+      ++st.unserializable;
+      if (!st.logged_unserializable) {
+        st.logged_unserializable = true;
+        spdlog::error("network: cannot serialize a payload from site {} to site {} "
+                      "({}), not delivered (logged once; see "
+                      "net_stats::unserializable)",
+                      msg.from, msg.to,
+                      err ? self->system().render(err) : std::string{"unregistered type"});
+      }
+      return;
+    }
+  }
+  const auto bytes = st.buffer.size();
+
+  const auto& r = cached_route(st, msg.from, msg.to);
+  if (!r) {
+    ++count.unroutable;
+    if (st.logged_unroutable.insert({msg.from, msg.to}).second)
+      spdlog::warn("network: no route from site {} to site {}; counted as unroutable "
+                   "(logged once per pair)",
+                   msg.from, msg.to);
+    return;
+  }
+  if (r->hops.size() < 2) {
+    ++count.delivered;
+    deliver(self, std::nullopt, msg.dest, std::move(msg.payload));
+    return;
+  }
+
+  auto t = now_ns(self);
+  for (std::size_t k = 0; k + 1 < r->hops.size(); ++k) {
+    auto& link = st.links.at({r->hops[k], r->hops[k + 1]});
+    auto d = link.transmit(t, bytes);
+    if (d.lost) {
+      ++count.dropped;
+      return;
+    }
+    t = d.deliver_at_ns;
+  }
+  ++count.delivered;
+  deliver(self, t, msg.dest, std::move(msg.payload));
+}
+
+actors::net_stats make_stats(const network_state& st) {
+  actors::net_stats out;
+  out.links.reserve(st.links.size());
+  for (const auto& [key, model] : st.links) {
+    auto s = model.stats();
+    actors::net_link_stats l;
+    l.from = key.first;
+    l.to = key.second;
+    l.messages = s.messages;
+    l.bytes = s.bytes;
+    l.drops = s.drops;
+    l.total_queueing_ns = s.total_queueing_ns;
+    l.max_queueing_ns = s.max_queueing_ns;
+    l.latency_min_ns = s.latency_min_ns;
+    l.latency_p50_ns = s.latency_p50_ns;
+    l.latency_p90_ns = s.latency_p90_ns;
+    l.latency_p99_ns = s.latency_p99_ns;
+    l.latency_max_ns = s.latency_max_ns;
+    out.links.push_back(l);
+  }
+  out.routes.reserve(st.counts.size());
+  for (const auto& [key, c] : st.counts)
+    out.routes.push_back(c);
+  out.unserializable = st.unserializable;
+  return out;
+}
+
+/// Applies one state change and drops every cached route; a rejected change
+/// (std::invalid_argument from the topology, std::out_of_range for an unknown
+/// link) leaves the state as it was and is logged.
+template <class F>
+void control(network_pointer self, const char* what, F change) {
+  try {
+    change();
+  } catch (const std::exception& e) {
+    spdlog::error("network: {} change rejected: {}", what, e.what());
+    return;
+  }
+  self->state.routes.clear();
+}
+
+actors::network_actor::behavior_type network_fn(network_pointer self, topology topo,
+                                                network_params params) {
+  auto& st = self->state;
+  st.start = self->clock().now();
+  for (const auto& l : topo.links()) {
+    auto lp = params.make_link ? params.make_link(l) : default_link_params(l);
+    auto& model = st.links
+                      .emplace(pair_key{l.from, l.to},
+                               link_model{std::move(lp),
+                                          actors::derive_seed(params.seed,
+                                                              link_stream(l.from, l.to))})
+                      .first->second;
+    if (l.props.latency_multiplier != 1.0)
+      model.set_latency_multiplier(l.props.latency_multiplier);
+  }
+  st.topo = std::move(topo);
+
+  // Control messages come from test drivers and scenarios. An invalid one
+  // (unknown site or link, multiplier below 1) changes nothing and is logged
+  // as an error: the network keeps running for everyone else.
+  return {
+      [=](actors::net_send& msg) { on_send(self, msg); },
+      [=](const actors::net_link_state& msg) {
+        control(self, "link state", [&] {
+          self->state.topo.set_link_up(msg.a, msg.b, msg.up);
+        });
+      },
+      [=](const actors::net_congestion& msg) {
+        control(self, "congestion", [&] {
+          // The topology validates (and names the problem) first; it has
+          // exactly the links that have a model.
+          self->state.topo.set_congestion(msg.a, msg.b, msg.multiplier);
+          self->state.links.at({msg.a, msg.b}).set_latency_multiplier(msg.multiplier);
+        });
+      },
+      [=](const actors::net_site_state& msg) {
+        control(self, "site state", [&] {
+          self->state.topo.set_site_up(msg.site, msg.up);
+        });
+      },
+      [=](const actors::net_stats_request&) -> actors::net_stats {
+        return make_stats(self->state);
+      },
+  };
+}
+
+} // namespace
+
+actors::network_actor spawn_network(caf::actor_system& sys, topology topo,
+                                    network_params params) {
+  return sys.spawn(network_fn, std::move(topo), std::move(params));
+}
+
+} // namespace marketsim::network

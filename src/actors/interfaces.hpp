@@ -154,7 +154,8 @@ namespace marketsim::actors {
 /// The network (network/network_actor.hpp): routes, delays and delivers
 /// net_send payloads, takes link and site state changes, reports statistics.
 using network_actor =
-    caf::typed_actor<caf::reacts_to<net_send>, caf::reacts_to<net_link_state>,
+    caf::typed_actor<caf::reacts_to<net_send>, caf::reacts_to<net_hop>,
+                     caf::reacts_to<net_link_state>,
                      caf::reacts_to<net_congestion>, caf::reacts_to<net_site_state>,
                      caf::replies_to<net_stats_request>::with<net_stats>>;
 

@@ -420,6 +420,19 @@ struct net_send {
   caf::message payload;
 };
 
+/// The network's own message: a payload of `bytes` (serialized size) from
+/// site `origin` has reached site `at` on its way to `to`. The network sends
+/// it to itself at the arrival time of each hop, with the original sender as
+/// the sender, so that every link transmits its messages in time order.
+struct net_hop {
+  std::uint32_t origin = 0;
+  std::uint32_t at = 0;
+  std::uint32_t to = 0;
+  std::uint64_t bytes = 0;
+  caf::actor dest;
+  caf::message payload;
+};
+
 /// Sets both directions of the link between sites a and b up or down.
 struct net_link_state {
   std::uint32_t a = 0;
@@ -488,6 +501,12 @@ struct net_stats {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, net_send& x) {
   return f(caf::meta::type_name("marketsim.net_send"), x.from, x.to, x.dest, x.payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_hop& x) {
+  return f(caf::meta::type_name("marketsim.net_hop"), x.origin, x.at, x.to, x.bytes,
+           x.dest, x.payload);
 }
 
 template <class Inspector>

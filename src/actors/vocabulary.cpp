@@ -69,6 +69,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fundamental_values>("marketsim.fundamental_values");
   // the network (network/network_actor.hpp)
   cfg.add_message_type<net_send>("marketsim.net_send");
+  cfg.add_message_type<net_hop>("marketsim.net_hop");
   cfg.add_message_type<net_link_state>("marketsim.net_link_state");
   cfg.add_message_type<net_congestion>("marketsim.net_congestion");
   cfg.add_message_type<net_site_state>("marketsim.net_site_state");

@@ -6,6 +6,7 @@
 #include <caf/binary_serializer.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -36,6 +37,12 @@ struct network_state {
   /// Routes by (from, to); nullopt: no route on the current state.
   std::map<pair_key, std::optional<route>> routes;
   std::map<pair_key, actors::net_route_count> counts;
+  /// Dense per-hop tables, indexed by from * site_count + to: the next site
+  /// on the current route (next_unknown until looked up, no_route when there
+  /// is none) and the link model of each directed link (null: no link). The
+  /// hot path of every hop reads these, never the maps.
+  std::vector<std::int64_t> next_hop;
+  std::vector<link_model*> link_at;
   std::set<pair_key> logged_unroutable;
   bool logged_unserializable = false;
   std::uint64_t unserializable = 0;
@@ -65,6 +72,22 @@ const std::optional<route>& cached_route(network_state& st, site_id from, site_i
   return i->second;
 }
 
+constexpr std::int64_t next_unknown = -2;
+constexpr std::int64_t no_route = -1;
+
+/// The next site from `at` towards `to` on the current route, or no_route.
+std::int64_t next_site(network_state& st, site_id at, site_id to) {
+  const auto n = st.topo.site_count();
+  if (at >= n || to >= n)
+    return no_route;
+  auto& slot = st.next_hop[static_cast<std::size_t>(at) * n + to];
+  if (slot == next_unknown) {
+    const auto& r = cached_route(st, at, to);
+    slot = !r ? no_route : r->hops.size() < 2 ? std::int64_t{to} : std::int64_t{r->hops[1]};
+  }
+  return slot;
+}
+
 actors::net_route_count& count_for(network_state& st, site_id from, site_id to) {
   auto key = pair_key{from, to};
   auto i = st.counts.find(key);
@@ -77,10 +100,11 @@ actors::net_route_count& count_for(network_state& st, site_id from, site_id to) 
   return i->second;
 }
 
+/// Puts `payload` into `dest`'s mailbox as if it came from the current
+/// sender (the original one), now or at `at_ns`.
 void deliver(network_pointer self, std::optional<std::int64_t> at_ns,
              const caf::actor& dest, caf::message payload) {
-  auto sender = self->current_sender();
-  auto element = caf::make_mailbox_element(std::move(sender), caf::make_message_id(),
+  auto element = caf::make_mailbox_element(self->current_sender(), caf::make_message_id(),
                                            caf::mailbox_element::forwarding_stack{},
                                            std::move(payload));
   auto receiver = caf::actor_cast<caf::strong_actor_ptr>(dest);
@@ -90,6 +114,54 @@ void deliver(network_pointer self, std::optional<std::int64_t> at_ns,
   }
   auto when = self->state.start + std::chrono::nanoseconds{*at_ns};
   self->clock().schedule_message(when, std::move(receiver), std::move(element));
+}
+
+/// Sends a hop to the network itself at `at_ns`, keeping the original sender.
+void schedule_hop(network_pointer self, std::int64_t at_ns, actors::net_hop hop) {
+  auto element = caf::make_mailbox_element(self->current_sender(), caf::make_message_id(),
+                                           caf::mailbox_element::forwarding_stack{},
+                                           caf::make_message(std::move(hop)));
+  auto when = self->state.start + std::chrono::nanoseconds{at_ns};
+  self->clock().schedule_message(when, caf::actor_cast<caf::strong_actor_ptr>(self),
+                                 std::move(element));
+}
+
+/// One hop of a message at site `hop.at`, at the current time: the route is
+/// looked up from here (so messages in flight follow a reroute), the first
+/// link of it transmits the message now, and the message goes on at that
+/// link's delivery time -- to its destination, or as the next hop. Links
+/// therefore see their messages in time order, as a real queue does.
+void forward(network_pointer self, actors::net_hop& hop) {
+  auto& st = self->state;
+  auto& count = count_for(st, hop.origin, hop.to);
+  const auto next_or_none = next_site(st, hop.at, hop.to);
+  if (next_or_none == no_route) {
+    ++count.unroutable;
+    if (st.logged_unroutable.insert({hop.at, hop.to}).second)
+      spdlog::warn("network: no route from site {} to site {}; counted as unroutable "
+                   "(logged once per pair)",
+                   hop.at, hop.to);
+    return;
+  }
+  const auto next = static_cast<site_id>(next_or_none);
+  if (hop.at == hop.to) {
+    ++count.delivered;
+    deliver(self, std::nullopt, hop.dest, std::move(hop.payload));
+    return;
+  }
+  auto* link = st.link_at[static_cast<std::size_t>(hop.at) * st.topo.site_count() + next];
+  auto d = link->transmit(now_ns(self), hop.bytes);
+  if (d.lost) {
+    ++count.dropped;
+    return;
+  }
+  if (next == hop.to) {
+    ++count.delivered;
+    deliver(self, d.deliver_at_ns, hop.dest, std::move(hop.payload));
+    return;
+  }
+  hop.at = next;
+  schedule_hop(self, d.deliver_at_ns, std::move(hop));
 }
 
 void on_send(network_pointer self, actors::net_send& msg) {
@@ -124,35 +196,9 @@ void on_send(network_pointer self, actors::net_send& msg) {
       return;
     }
   }
-  const auto bytes = st.buffer.size();
-
-  const auto& r = cached_route(st, msg.from, msg.to);
-  if (!r) {
-    ++count.unroutable;
-    if (st.logged_unroutable.insert({msg.from, msg.to}).second)
-      spdlog::warn("network: no route from site {} to site {}; counted as unroutable "
-                   "(logged once per pair)",
-                   msg.from, msg.to);
-    return;
-  }
-  if (r->hops.size() < 2) {
-    ++count.delivered;
-    deliver(self, std::nullopt, msg.dest, std::move(msg.payload));
-    return;
-  }
-
-  auto t = now_ns(self);
-  for (std::size_t k = 0; k + 1 < r->hops.size(); ++k) {
-    auto& link = st.links.at({r->hops[k], r->hops[k + 1]});
-    auto d = link.transmit(t, bytes);
-    if (d.lost) {
-      ++count.dropped;
-      return;
-    }
-    t = d.deliver_at_ns;
-  }
-  ++count.delivered;
-  deliver(self, t, msg.dest, std::move(msg.payload));
+  actors::net_hop hop{msg.from, msg.from, msg.to, st.buffer.size(), std::move(msg.dest),
+                      std::move(msg.payload)};
+  forward(self, hop);
 }
 
 actors::net_stats make_stats(const network_state& st) {
@@ -194,6 +240,7 @@ void control(network_pointer self, const char* what, F change) {
     return;
   }
   self->state.routes.clear();
+  std::fill(self->state.next_hop.begin(), self->state.next_hop.end(), next_unknown);
 }
 
 actors::network_actor::behavior_type network_fn(network_pointer self, topology topo,
@@ -212,12 +259,18 @@ actors::network_actor::behavior_type network_fn(network_pointer self, topology t
       model.set_latency_multiplier(l.props.latency_multiplier);
   }
   st.topo = std::move(topo);
+  const auto n = st.topo.site_count();
+  st.next_hop.assign(n * n, next_unknown);
+  st.link_at.assign(n * n, nullptr);
+  for (auto& [key, model] : st.links)
+    st.link_at[static_cast<std::size_t>(key.first) * n + key.second] = &model;
 
   // Control messages come from test drivers and scenarios. An invalid one
   // (unknown site or link, multiplier below 1) changes nothing and is logged
   // as an error: the network keeps running for everyone else.
   return {
       [=](actors::net_send& msg) { on_send(self, msg); },
+      [=](actors::net_hop& hop) { forward(self, hop); },
       [=](const actors::net_link_state& msg) {
         control(self, "link state", [&] {
           self->state.topo.set_link_up(msg.a, msg.b, msg.up);

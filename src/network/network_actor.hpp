@@ -13,46 +13,42 @@
 ///    (from, to) and recomputed after any link, congestion or site change.
 ///    Without a route the message is counted as unroutable for its pair and
 ///    logged (once per pair); nothing is delivered.
-/// 3. The message walks the route hop by hop: hop k transmits it
-///    (link_model::transmit) at the time hop k-1 delivered it (the first hop
-///    at the network's current time), so it queues behind earlier traffic on
-///    every link, pays serialization there, then propagation plus jitter, and
-///    may be lost. A loss on any hop ends the walk (counted per link and per
-///    pair).
-/// 4. Otherwise the payload is scheduled on the actor clock for the final
+/// 3. The message goes hop by hop, in time order: at each site the next site
+///    comes from the current route from there to `to` (so a message in
+///    flight follows a reroute), and that link transmits it
+///    (link_model::transmit) at the time it reaches the link, queueing behind
+///    whatever reached the link earlier, paying serialization, then
+///    propagation plus jitter; it may be lost (counted per link and per pair).
+///    Arriving at an intermediate site is an event: the network sends itself
+///    an `actors::net_hop` for the arrival time, with the original sender.
+///    A site with no route on to `to` counts the message as unroutable.
+/// 4. At the last hop the payload is scheduled on the actor clock for its
 ///    arrival time and delivered to `dest` **with the net_send's sender as
 ///    its sender**: the destination's current_sender() is the real sender,
 ///    so a returned value goes straight back to it (outside the network; a
 ///    reply that should travel the network is a net_send of its own).
-///    A route from a site to itself has no hop: the payload is delivered at
-///    once.
+///    A send from a site to itself is delivered at once.
 ///
-/// Links are ordered per link_model (ordered by default); the message's
-/// route is fixed when it enters the network, so a link going down does not
-/// recall messages already computed to cross it.
+/// Links are ordered per link_model (ordered by default).
 ///
-/// ## Why one network actor
+/// ## Why one network actor, hop by hop
 ///
-/// One actor that computes a whole path at once is the simplest model that
-/// is deterministic: every message claims each link's wire in the order in
-/// which the network received it, and all random draws happen in that order,
-/// so the same seed and the same sends give the same delivery times, on any
-/// scheduler. Its approximation: a message claims a downstream link when it
-/// enters the network, not when it reaches that link, so a later message
-/// that reaches a shared downstream link first still queues behind it
-/// (link_model queues it behind everything sent before). With the network's
-/// load far below one core, one actor is not a bottleneck.
+/// One actor owning every link model is deterministic and simple: the
+/// virtual-time scheduler orders the hop events, and each link's random
+/// draws happen in the order messages reach it. An earlier version computed
+/// a whole route when a message entered; that booked downstream links ahead
+/// of time, and on a loaded ring the queueing delays fed on each other
+/// without bound (docs/BENCHMARKS.md, section 6). Hop events cost one job per
+/// hop; with the network's load far below one core, one actor is not a
+/// bottleneck yet.
 ///
 /// ## Splitting into one actor per link later
 ///
-/// Each directed link becomes an actor owning its link_model. The network
-/// actor keeps the topology and the route cache and sends the first link a
-/// hop message {route, index, original sender, dest, payload, bytes}; each
-/// link transmits at its own now, and schedules the hop message to the next
-/// link (or the payload to dest on the last hop) at the delivery time. Link
-/// and site changes go to the network actor, which updates the topology and
-/// forwards congestion/state to the link actors. Determinism then needs the
-/// virtual-time scheduler's ordering of same-time messages.
+/// Each directed link becomes an actor owning its link_model and receiving
+/// the net_hop events of its messages; the network actor keeps the topology
+/// and the next-hop table and forwards congestion/state to the link actors.
+/// Determinism then relies on the virtual-time scheduler's ordering of
+/// same-time messages, as now.
 
 #include "actors/interfaces.hpp"
 #include "network/link_model.hpp"

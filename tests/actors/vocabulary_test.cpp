@@ -214,6 +214,13 @@ bool same(const net_send& a, const net_send& b) {
          a.payload.get_as<std::string>(0) == b.payload.get_as<std::string>(0);
 }
 
+bool same(const net_hop& a, const net_hop& b) {
+  return a.origin == b.origin && a.at == b.at && a.to == b.to && a.bytes == b.bytes &&
+         a.dest == b.dest && a.payload.match_elements<std::string>() &&
+         b.payload.match_elements<std::string>() &&
+         a.payload.get_as<std::string>(0) == b.payload.get_as<std::string>(0);
+}
+
 // -- sample values: every field set, none to its default -------------------------
 
 market::order_request sample_order_request() {
@@ -427,6 +434,9 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(net_send{181, 182, caf::actor_cast<caf::actor>(fx.md_listener),
                     caf::make_message(std::string{"payload"})},
            "marketsim.net_send");
+  fx.check(net_hop{191, 192, 193, 194, caf::actor_cast<caf::actor>(fx.md_listener),
+                   caf::make_message(std::string{"payload"})},
+           "marketsim.net_hop");
   fx.check(net_link_state{183, 184, false}, "marketsim.net_link_state");
   fx.check(net_congestion{185, 186, 2.5}, "marketsim.net_congestion");
   fx.check(net_site_state{187, false}, "marketsim.net_site_state");

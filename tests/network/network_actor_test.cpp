@@ -459,3 +459,30 @@ TEST_CASE("the same seed gives the same delivery times", "[network_actor]") {
   CHECK(first == second);
   CHECK(first != other);
 }
+
+TEST_CASE("a message that reaches a shared link first crosses it first",
+          "[network_actor]") {
+  // Message 1 goes a -> b -> c; message 2, sent at the same instant from b,
+  // reaches the link b -> c long before message 1 does. A real queue serves
+  // message 2 first and message 1 finds the link idle: neither waits. (A
+  // network that booked message 1's downstream links when it entered would
+  // make message 2 queue behind a message still upstream.)
+  net_fixture fx{triangle()};
+  auto log = std::make_shared<actor_log>();
+  auto client = fx.spawn_endpoint(log);
+  auto server = fx.spawn_endpoint(log);
+
+  fx.send(client, a, c, server, 1);
+  fx.send(client, b, c, server, 2);
+  fx.run_all();
+
+  const auto bytes = fx.size_of(1);
+  REQUIRE(log->arrivals.size() == 2);
+  CHECK(log->arrivals[0].value == 2);
+  CHECK(log->arrivals[0].time_ns == bytes + 2'000);
+  CHECK(log->arrivals[1].value == 1);
+  CHECK(log->arrivals[1].time_ns == (bytes + 1'000) + (bytes + 2'000));
+  const auto s = fx.stats();
+  CHECK(link_of(s, b, c).messages == 2);
+  CHECK(link_of(s, b, c).total_queueing_ns == 0);
+}

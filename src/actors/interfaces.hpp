@@ -45,7 +45,7 @@ struct md_unsubscribe {
 /// Receives signals of the topics it subscribed to.
 using signal_listener_actor = caf::typed_actor<caf::reacts_to<signal_message>>;
 
-/// Subscribes `listener` to `topic`; `from` is the listener's own agent index
+/// Subscribes `listener` to `topic`; `from` is the listener's own agent index + 1
 /// so that it does not receive its own signals (0: receive everything).
 struct signal_subscribe {
   std::string topic;

@@ -157,7 +157,7 @@ struct signal_message {
   std::string topic;
   market::symbol_id symbol = 0;
   double value = 0;
-  std::uint64_t from = 0; ///< publishing agent's index; 0 for the platform
+  std::uint64_t from = 0; ///< publishing agent's index + 1; 0 for the platform
   timestamp_ns time = 0;
 };
 

@@ -114,7 +114,7 @@ void context::modify(local_order_id id, market::price_t price, market::qty_t qty
 
 void context::publish(std::string topic, market::symbol_id s, double value) {
   intents_.emplace_back(
-      publish_intent{signal{std::move(topic), s, value, agent_index_, now_}});
+      publish_intent{signal{std::move(topic), s, value, agent_index_ + 1, now_}});
 }
 
 void context::set_timer(duration_ns after, std::uint64_t tag) {

@@ -115,7 +115,9 @@ struct signal {
   std::string topic;
   market::symbol_id symbol = 0;
   double value = 0;
-  std::uint64_t from = 0; ///< publishing agent's index (0 for the platform)
+  /// Who published it: agent index + 1 for an agent, 0 for the platform (the
+  /// fundamental oracle), so that agent 0 and the platform differ.
+  std::uint64_t from = 0;
   time_ns time = 0;
 };
 

@@ -428,7 +428,7 @@ void carry_out(self_ptr self, subscribe_signal_intent& x) {
   auto& st = self->state;
   if (st.hub)
     self->send(st.hub, actors::signal_subscribe{
-                           std::move(x.topic), st.index(),
+                           std::move(x.topic), st.index() + 1, // as published (signal::from)
                            caf::actor_cast<actors::signal_listener_actor>(self)});
 }
 

@@ -106,7 +106,7 @@ TEST_CASE("every intent is recorded in call order with its arguments", "[context
   CHECK(p.what.topic == "momentum");
   CHECK(p.what.symbol == 1);
   CHECK(p.what.value == 0.25);
-  CHECK(p.what.from == 9);
+  CHECK(p.what.from == 10); // agent 9: index + 1, so that 0 stays the platform
   CHECK(p.what.time == 12'345);
   const auto& t = intent_at<timer_intent>(ctx, 2);
   CHECK((t.after == 1'000 && t.tag == 4));

@@ -559,7 +559,7 @@ TEST_CASE_METHOD(fixture, "signals reach subscribers but not their publisher",
   CHECK(b.log->signals[0].topic == "news");
   CHECK(b.log->signals[0].symbol == bbb);
   CHECK(b.log->signals[0].value == 1.5);
-  CHECK(b.log->signals[0].from == 1);
+  CHECK(b.log->signals[0].from == 2); // agent 1: index + 1 (0 is the platform)
   CHECK(b.log->signals[0].time == 0);
 
   // The platform (from = 0, no sender) reaches every subscriber.

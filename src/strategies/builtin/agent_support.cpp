@@ -268,4 +268,33 @@ local_order_id take_liquidity(context& ctx, market::symbol_id s, market::side si
   return ctx.submit(spec);
 }
 
+std::vector<param_spec> taker_params(std::string order_size_description) {
+  return {
+      text_param("price", "price sampled: L1 mid or last trade", "mid", {"mid", "last"}),
+      integer_param("order_size", std::move(order_size_description), 1, 1, 1e9),
+      integer_param("max_position", "largest position either way (lots)", 10, 1, 1e12),
+      text_param("order_type", "market orders, or IOC limit orders at the opposite best",
+                 "market", {"market", "limit"}),
+      integer_param(
+          "limit_offset",
+          "ticks beyond the opposite best a limit order may fill at (order_type: limit)",
+          0, 0, 1e9),
+  };
+}
+
+taker_config read_taker_params(const param_values& v, std::string_view strategy) {
+  taker_config c;
+  c.use_mid = v.text("price") == "mid";
+  c.order_size = v.integer("order_size");
+  c.max_position = v.integer("max_position");
+  c.style.market_orders = v.text("order_type") == "market";
+  c.style.limit_offset_ticks = v.integer("limit_offset");
+  if (c.order_size > c.max_position)
+    throw std::invalid_argument(
+        std::string{strategy} + ": order_size (" + std::to_string(c.order_size) +
+        " lots) exceeds max_position (" + std::to_string(c.max_position) +
+        " lots): it could never trade");
+  return c;
+}
+
 } // namespace marketsim::strategies::builtin

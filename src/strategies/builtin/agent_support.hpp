@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -70,6 +71,25 @@ struct taker_style {
   bool market_orders = true;
   std::int64_t limit_offset_ticks = 0;
 };
+
+/// What a trend or reversion agent (momentum, mean_reversion) shares: which
+/// price it samples, its order size and position limit in lots, and how it
+/// takes liquidity.
+struct taker_config {
+  bool use_mid = true; ///< sample the L1 mid (else the last trade)
+  std::int64_t order_size = 1;
+  std::int64_t max_position = 10;
+  taker_style style;
+};
+
+/// Their parameters: `price` (mid | last), `order_size`, `max_position`,
+/// `order_type` (market | limit), `limit_offset`. `order_size_description`
+/// says what an order is for (entry orders, every order ...).
+std::vector<param_spec> taker_params(std::string order_size_description);
+
+/// Reads taker_params. Throws std::invalid_argument, naming `strategy`, when
+/// order_size exceeds max_position (the agent could never trade).
+taker_config read_taker_params(const param_values& v, std::string_view strategy);
 
 /// Submits an IOC order of `qty` taking liquidity on `side` and returns its
 /// local id, or 0 when it sends nothing: the opposite side is empty, or the

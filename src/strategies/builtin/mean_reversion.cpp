@@ -64,11 +64,7 @@ struct mean_reversion_config {
   double entry_z = 2.0;
   double exit_z = 0.5;
   double min_stddev = 0.5; ///< ticks
-  bool use_mid = true;
-  std::int64_t order_size = 1;
-  std::int64_t max_position = 10;
-  bool market_orders = true;
-  std::int64_t limit_offset = 0; ///< ticks
+  builtin::taker_config taker;
 };
 
 class mean_reversion final : public strategy {
@@ -113,7 +109,7 @@ private:
   };
 
   void step(context& ctx, market::symbol_id s, book_state& st) {
-    const auto p = builtin::price_in_ticks(ctx.market(s), st.tick, cfg_.use_mid);
+    const auto p = builtin::price_in_ticks(ctx.market(s), st.tick, cfg_.taker.use_mid);
     if (!p)
       return;
     st.prices.push_back(*p);
@@ -133,8 +129,8 @@ private:
     const double z = (*p - mean) / std::max(std::sqrt(var), cfg_.min_stddev);
 
     const auto position = ctx.account().position(s);
-    const market::qty_t size = cfg_.order_size * st.lot;
-    const market::qty_t max_units = cfg_.max_position * st.lot;
+    const market::qty_t size = cfg_.taker.order_size * st.lot;
+    const market::qty_t max_units = cfg_.taker.max_position * st.lot;
     if (z > cfg_.entry_z) {
       if (position - size >= -max_units)
         trade(ctx, s, st, market::side::sell, size);
@@ -153,8 +149,7 @@ private:
              market::qty_t qty) {
     if (st.in_flight != 0)
       return;
-    st.in_flight = builtin::take_liquidity(ctx, s, sd, qty,
-                                           {cfg_.market_orders, cfg_.limit_offset});
+    st.in_flight = builtin::take_liquidity(ctx, s, sd, qty, cfg_.taker.style);
   }
 
   mean_reversion_config cfg_;
@@ -173,11 +168,7 @@ std::unique_ptr<strategy> make_mean_reversion(const param_values& p) {
   c.entry_z = p.number("entry_z");
   c.exit_z = p.number("exit_z");
   c.min_stddev = p.number("min_stddev");
-  c.use_mid = p.text("price") == "mid";
-  c.order_size = p.integer("order_size");
-  c.max_position = p.integer("max_position");
-  c.market_orders = p.text("order_type") == "market";
-  c.limit_offset = p.integer("limit_offset");
+  c.taker = builtin::read_taker_params(p, "mean_reversion");
   if (c.exit_z >= c.entry_z)
     throw std::invalid_argument("mean_reversion: exit_z (" + std::to_string(c.exit_z) +
                                 ") must be below entry_z (" + std::to_string(c.entry_z) +
@@ -188,11 +179,6 @@ std::unique_ptr<strategy> make_mean_reversion(const param_values& p) {
         "mean_reversion: entry_z (" + std::to_string(c.entry_z) +
         ") can never be reached with window " + std::to_string(c.window) +
         " (|z| <= sqrt(window - 1) = " + std::to_string(reachable) + ")");
-  if (c.order_size > c.max_position)
-    throw std::invalid_argument(
-        "mean_reversion: order_size (" + std::to_string(c.order_size) +
-        " lots) exceeds max_position (" + std::to_string(c.max_position) +
-        " lots): it could never trade");
   return std::make_unique<mean_reversion>(std::move(c));
 }
 
@@ -215,16 +201,9 @@ void register_mean_reversion(strategy_registry& r) {
       number_param("exit_z", "|z| below which it flattens its position", 0.5, 0, 1e3),
       number_param("min_stddev", "floor of the standard deviation (ticks)", 0.5, 1e-9,
                    1e9),
-      text_param("price", "price sampled: L1 mid or last trade", "mid", {"mid", "last"}),
-      integer_param("order_size", "size of each entry order (lots)", 1, 1, 1e9),
-      integer_param("max_position", "largest position either way (lots)", 10, 1, 1e12),
-      text_param("order_type", "market orders, or IOC limit orders at the opposite best",
-                 "market", {"market", "limit"}),
-      integer_param(
-          "limit_offset",
-          "ticks beyond the opposite best a limit order may fill at (order_type: limit)",
-          0, 0, 1e9),
   };
+  for (auto& x : builtin::taker_params("size of each entry order (lots)"))
+    info.params.push_back(std::move(x));
   info.make = make_mean_reversion;
   r.add(std::move(info));
 }

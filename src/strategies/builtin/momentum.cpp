@@ -57,11 +57,7 @@ struct momentum_config {
   std::int64_t fast_window = 20;
   std::int64_t slow_window = 50;
   double threshold = 0; ///< ticks
-  bool use_mid = true;
-  std::int64_t order_size = 1;
-  std::int64_t max_position = 10;
-  bool market_orders = true;
-  std::int64_t limit_offset = 0; ///< ticks
+  builtin::taker_config taker;
 };
 
 class momentum final : public strategy {
@@ -104,7 +100,7 @@ private:
 
   void step(context& ctx, market::symbol_id s, book_state& st) {
     const auto& v = ctx.market(s);
-    const auto p = builtin::price_in_ticks(v, st.tick, cfg_.use_mid);
+    const auto p = builtin::price_in_ticks(v, st.tick, cfg_.taker.use_mid);
     if (!p)
       return;
     st.prices.push_back(*p);
@@ -131,12 +127,11 @@ private:
       return;
     const bool buy = sd == market::side::buy;
     const auto position = ctx.account().position(s);
-    const market::qty_t size = cfg_.order_size * st.lot;
-    const market::qty_t max_units = cfg_.max_position * st.lot;
+    const market::qty_t size = cfg_.taker.order_size * st.lot;
+    const market::qty_t max_units = cfg_.taker.max_position * st.lot;
     if (buy ? position + size > max_units : position - size < -max_units)
       return;
-    st.in_flight = builtin::take_liquidity(ctx, s, sd, size,
-                                           {cfg_.market_orders, cfg_.limit_offset});
+    st.in_flight = builtin::take_liquidity(ctx, s, sd, size, cfg_.taker.style);
   }
 
   momentum_config cfg_;
@@ -154,20 +149,11 @@ std::unique_ptr<strategy> make_momentum(const param_values& p) {
   c.fast_window = p.integer("fast_window");
   c.slow_window = p.integer("slow_window");
   c.threshold = p.number("threshold");
-  c.use_mid = p.text("price") == "mid";
-  c.order_size = p.integer("order_size");
-  c.max_position = p.integer("max_position");
-  c.market_orders = p.text("order_type") == "market";
-  c.limit_offset = p.integer("limit_offset");
+  c.taker = builtin::read_taker_params(p, "momentum");
   if (c.fast_window >= c.slow_window)
     throw std::invalid_argument(
         "momentum: fast_window (" + std::to_string(c.fast_window) +
         ") must be shorter than slow_window (" + std::to_string(c.slow_window) + ")");
-  if (c.order_size > c.max_position)
-    throw std::invalid_argument("momentum: order_size (" + std::to_string(c.order_size) +
-                                " lots) exceeds max_position (" +
-                                std::to_string(c.max_position) +
-                                " lots): it could never trade");
   return std::make_unique<momentum>(std::move(c));
 }
 
@@ -188,16 +174,9 @@ void register_momentum(strategy_registry& r) {
       number_param("threshold",
                    "how far (ticks) the fast average must be above or below the slow one",
                    0, 0, 1e9),
-      text_param("price", "price sampled: L1 mid or last trade", "mid", {"mid", "last"}),
-      integer_param("order_size", "size of each order (lots)", 1, 1, 1e9),
-      integer_param("max_position", "largest position either way (lots)", 10, 1, 1e12),
-      text_param("order_type", "market orders, or IOC limit orders at the opposite best",
-                 "market", {"market", "limit"}),
-      integer_param(
-          "limit_offset",
-          "ticks beyond the opposite best a limit order may fill at (order_type: limit)",
-          0, 0, 1e9),
   };
+  for (auto& x : builtin::taker_params("size of each order (lots)"))
+    info.params.push_back(std::move(x));
   info.make = make_momentum;
   r.add(std::move(info));
 }

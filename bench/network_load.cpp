@@ -76,7 +76,7 @@ caf::behavior sender(sender_ptr self, std::uint32_t site, std::uint32_t sites,
           const auto& sink = (*st.sinks)[to];
           if (st.net)
             self->send(st.net, actors::net_send{st.site, to, sink,
-                                                caf::make_message(st.next_payload)});
+                                                caf::make_message(st.next_payload), {}});
           else
             self->send(sink, st.next_payload);
           ++st.next_payload;

@@ -412,12 +412,16 @@ namespace marketsim::actors {
 /// Sends `payload` from site `from` to the actor `dest` at site `to` through
 /// the network. The sender names sites, never a path: the network routes,
 /// delays, may drop, and delivers `payload` to `dest` with the sender of the
-/// net_send as its sender (so that a reply goes back to the real sender).
+/// net_send as its sender (so that a reply goes back to the real sender),
+/// or with `reply_to` as its sender when that is set (a handle of the real
+/// sender at `dest`'s site, so that replies travel the network too; see
+/// network/endpoints.hpp).
 struct net_send {
   std::uint32_t from = 0;
   std::uint32_t to = 0;
   caf::actor dest;
   caf::message payload;
+  caf::actor reply_to; ///< the sender `dest` sees; null: the net_send's sender
 };
 
 /// The network's own message: a payload of `bytes` (serialized size) from
@@ -431,6 +435,7 @@ struct net_hop {
   std::uint64_t bytes = 0;
   caf::actor dest;
   caf::message payload;
+  caf::actor reply_to; ///< as net_send::reply_to
 };
 
 /// Sets both directions of the link between sites a and b up or down.
@@ -500,13 +505,14 @@ struct net_stats {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, net_send& x) {
-  return f(caf::meta::type_name("marketsim.net_send"), x.from, x.to, x.dest, x.payload);
+  return f(caf::meta::type_name("marketsim.net_send"), x.from, x.to, x.dest, x.payload,
+           x.reply_to);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, net_hop& x) {
   return f(caf::meta::type_name("marketsim.net_hop"), x.origin, x.at, x.to, x.bytes,
-           x.dest, x.payload);
+           x.dest, x.payload, x.reply_to);
 }
 
 template <class Inspector>

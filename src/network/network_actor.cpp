@@ -100,11 +100,14 @@ actors::net_route_count& count_for(network_state& st, site_id from, site_id to) 
   return i->second;
 }
 
-/// Puts `payload` into `dest`'s mailbox as if it came from the current
-/// sender (the original one), now or at `at_ns`.
+/// Puts `payload` into `dest`'s mailbox as if it came from `reply_to`, or
+/// from the current sender (the original one) when that is null, now or at
+/// `at_ns`.
 void deliver(network_pointer self, std::optional<std::int64_t> at_ns,
-             const caf::actor& dest, caf::message payload) {
-  auto element = caf::make_mailbox_element(self->current_sender(), caf::make_message_id(),
+             const caf::actor& dest, const caf::actor& reply_to, caf::message payload) {
+  auto sender = reply_to ? caf::actor_cast<caf::strong_actor_ptr>(reply_to)
+                         : self->current_sender();
+  auto element = caf::make_mailbox_element(std::move(sender), caf::make_message_id(),
                                            caf::mailbox_element::forwarding_stack{},
                                            std::move(payload));
   auto receiver = caf::actor_cast<caf::strong_actor_ptr>(dest);
@@ -146,7 +149,7 @@ void forward(network_pointer self, actors::net_hop& hop) {
   const auto next = static_cast<site_id>(next_or_none);
   if (hop.at == hop.to) {
     ++count.delivered;
-    deliver(self, std::nullopt, hop.dest, std::move(hop.payload));
+    deliver(self, std::nullopt, hop.dest, hop.reply_to, std::move(hop.payload));
     return;
   }
   auto* link = st.link_at[static_cast<std::size_t>(hop.at) * st.topo.site_count() + next];
@@ -157,7 +160,7 @@ void forward(network_pointer self, actors::net_hop& hop) {
   }
   if (next == hop.to) {
     ++count.delivered;
-    deliver(self, d.deliver_at_ns, hop.dest, std::move(hop.payload));
+    deliver(self, d.deliver_at_ns, hop.dest, hop.reply_to, std::move(hop.payload));
     return;
   }
   hop.at = next;
@@ -196,8 +199,13 @@ void on_send(network_pointer self, actors::net_send& msg) {
       return;
     }
   }
-  actors::net_hop hop{msg.from, msg.from, msg.to, st.buffer.size(), std::move(msg.dest),
-                      std::move(msg.payload)};
+  actors::net_hop hop{msg.from,
+                      msg.from,
+                      msg.to,
+                      st.buffer.size(),
+                      std::move(msg.dest),
+                      std::move(msg.payload),
+                      std::move(msg.reply_to)};
   forward(self, hop);
 }
 

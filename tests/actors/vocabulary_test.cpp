@@ -209,14 +209,14 @@ bool same(const fundamental_values& a, const fundamental_values& b) {
 // The payload of the sample net_send is one std::string.
 bool same(const net_send& a, const net_send& b) {
   return a.from == b.from && a.to == b.to && a.dest == b.dest &&
-         a.payload.match_elements<std::string>() &&
+         a.reply_to == b.reply_to && a.payload.match_elements<std::string>() &&
          b.payload.match_elements<std::string>() &&
          a.payload.get_as<std::string>(0) == b.payload.get_as<std::string>(0);
 }
 
 bool same(const net_hop& a, const net_hop& b) {
   return a.origin == b.origin && a.at == b.at && a.to == b.to && a.bytes == b.bytes &&
-         a.dest == b.dest && a.payload.match_elements<std::string>() &&
+         a.dest == b.dest && a.reply_to == b.reply_to && a.payload.match_elements<std::string>() &&
          b.payload.match_elements<std::string>() &&
          a.payload.get_as<std::string>(0) == b.payload.get_as<std::string>(0);
 }
@@ -432,10 +432,12 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
 
   // -- the network
   fx.check(net_send{181, 182, caf::actor_cast<caf::actor>(fx.md_listener),
-                    caf::make_message(std::string{"payload"})},
+                    caf::make_message(std::string{"payload"}),
+                    caf::actor_cast<caf::actor>(fx.md_listener)},
            "marketsim.net_send");
   fx.check(net_hop{191, 192, 193, 194, caf::actor_cast<caf::actor>(fx.md_listener),
-                   caf::make_message(std::string{"payload"})},
+                   caf::make_message(std::string{"payload"}),
+                   caf::actor_cast<caf::actor>(fx.md_listener)},
            "marketsim.net_hop");
   fx.check(net_link_state{183, 184, false}, "marketsim.net_link_state");
   fx.check(net_congestion{185, 186, 2.5}, "marketsim.net_congestion");

@@ -135,7 +135,7 @@ struct net_fixture {
 
   /// `from` (an endpoint) sends `v` from site s to `dest` at site d.
   void send(const caf::actor& from, site_id s, site_id d, const caf::actor& dest, int v) {
-    caf::anon_send(from, actors::net_send{s, d, dest, caf::make_message(v)});
+    caf::anon_send(from, actors::net_send{s, d, dest, caf::make_message(v), {}});
     sched.run();
   }
 
@@ -401,7 +401,7 @@ TEST_CASE("a send within a site is immediate, a bad payload or control is refuse
   // An unregistered payload has no serialized size: counted, not delivered
   // (were it delivered, the server's "unexpected message" error would go
   // back to the client, the original sender, and stop it).
-  caf::anon_send(client, actors::net_send{a, c, server, caf::make_message(unregistered{})});
+  caf::anon_send(client, actors::net_send{a, c, server, caf::make_message(unregistered{}), {}});
   fx.run_all();
   // Control messages naming no such link or site change nothing, and the
   // network keeps working.

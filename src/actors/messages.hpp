@@ -446,11 +446,14 @@ struct net_link_state {
   friend bool operator==(const net_link_state&, const net_link_state&) = default;
 };
 
-/// Sets the congestion (latency multiplier, >= 1) of the directed link a->b.
+/// Sets the congestion of the directed link a->b: its latency multiplier
+/// (>= 1; also the routing weight) and its bandwidth factor (0 < f <= 1, the
+/// share of its bandwidth left). {a, b, 1, 1} ends a congestion.
 struct net_congestion {
   std::uint32_t a = 0;
   std::uint32_t b = 0;
   double multiplier = 1;
+  double bandwidth_factor = 1;
   friend bool operator==(const net_congestion&, const net_congestion&) = default;
 };
 
@@ -522,7 +525,8 @@ typename Inspector::result_type inspect(Inspector& f, net_link_state& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, net_congestion& x) {
-  return f(caf::meta::type_name("marketsim.net_congestion"), x.a, x.b, x.multiplier);
+  return f(caf::meta::type_name("marketsim.net_congestion"), x.a, x.b, x.multiplier,
+           x.bandwidth_factor);
 }
 
 template <class Inspector>

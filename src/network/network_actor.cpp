@@ -288,8 +288,12 @@ actors::network_actor::behavior_type network_fn(network_pointer self, topology t
         control(self, "congestion", [&] {
           // The topology validates (and names the problem) first; it has
           // exactly the links that have a model.
+          if (!(msg.bandwidth_factor > 0.0 && msg.bandwidth_factor <= 1.0))
+            throw std::invalid_argument("bandwidth factor must be in (0, 1]");
           self->state.topo.set_congestion(msg.a, msg.b, msg.multiplier);
-          self->state.links.at({msg.a, msg.b}).set_latency_multiplier(msg.multiplier);
+          auto& link = self->state.links.at({msg.a, msg.b});
+          link.set_latency_multiplier(msg.multiplier);
+          link.set_bandwidth_factor(msg.bandwidth_factor);
         });
       },
       [=](const actors::net_site_state& msg) {

@@ -440,7 +440,7 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
                    caf::actor_cast<caf::actor>(fx.md_listener)},
            "marketsim.net_hop");
   fx.check(net_link_state{183, 184, false}, "marketsim.net_link_state");
-  fx.check(net_congestion{185, 186, 2.5}, "marketsim.net_congestion");
+  fx.check(net_congestion{185, 186, 2.5, 0.25}, "marketsim.net_congestion");
   fx.check(net_site_state{187, false}, "marketsim.net_site_state");
   fx.check(net_stats_request{}, "marketsim.net_stats_request");
   const net_link_stats link{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};

@@ -328,14 +328,14 @@ TEST_CASE("congestion slows a link and can move the route", "[network_actor]") {
   const auto bytes = fx.size_of(1);
 
   // a->b at x3: 3 us + 2 us = 5 us, still below the direct 10 us.
-  fx.control(actors::net_congestion{a, b, 3.0});
+  fx.control(actors::net_congestion{a, b, 3.0, 1.0});
   fx.send(client, a, c, server, 1);
   fx.run_all();
   REQUIRE(server_log->arrivals.size() == 1);
   CHECK(server_log->arrivals[0].time_ns == (bytes + 3'000) + (bytes + 2'000));
 
   // a->b at x9: 9 us + 2 us = 11 us, so the direct link wins.
-  fx.control(actors::net_congestion{a, b, 9.0});
+  fx.control(actors::net_congestion{a, b, 9.0, 1.0});
   auto t1 = ns_since(fx.sched.clock().now(), fx.start);
   fx.send(client, a, c, server, 2);
   fx.run_all();
@@ -405,7 +405,7 @@ TEST_CASE("a send within a site is immediate, a bad payload or control is refuse
   fx.run_all();
   // Control messages naming no such link or site change nothing, and the
   // network keeps working.
-  fx.control(actors::net_congestion{b, b, 2.0});
+  fx.control(actors::net_congestion{b, b, 2.0, 1.0});
   fx.control(actors::net_link_state{a, 7, false});
   fx.control(actors::net_site_state{7, false});
   fx.send(client, a, c, server, 10);

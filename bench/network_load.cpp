@@ -6,6 +6,7 @@
 #include "actors/runtime_ask.hpp"
 #include "network/generators.hpp"
 #include "network/network_actor.hpp"
+#include "network/port.hpp"
 #include "network/topology.hpp"
 
 #include <caf/all.hpp>
@@ -41,7 +42,10 @@ struct sender_state {
   std::uint32_t burst = 0;
   std::chrono::nanoseconds interval{};
   std::uint64_t next_payload = 0;
-  actors::network_actor net; ///< null: send directly
+  actors::network_actor net;             ///< null: send directly
+  network::network_port port;            ///< set: send through it rather than net
+  bool send_burst = false;               ///< through port.send_burst
+  std::vector<actors::net_send> pending; ///< a tick's burst
   const std::vector<caf::actor>* sinks = nullptr;
   pass_counters* counters = nullptr;
 };
@@ -50,8 +54,8 @@ using sender_ptr = caf::stateful_actor<sender_state>*;
 
 caf::behavior sender(sender_ptr self, std::uint32_t site, std::uint32_t sites,
                      const network_load_params* p, std::uint64_t seed,
-                     actors::network_actor net, const std::vector<caf::actor>* sinks,
-                     pass_counters* counters) {
+                     actors::network_actor net, network::network_port port,
+                     const std::vector<caf::actor>* sinks, pass_counters* counters) {
   auto& st = self->state;
   st.rng.reseed(seed);
   st.site = site;
@@ -60,6 +64,8 @@ caf::behavior sender(sender_ptr self, std::uint32_t site, std::uint32_t sites,
   st.burst = p->burst;
   st.interval = p->interval;
   st.net = std::move(net);
+  st.port = std::move(port);
+  st.send_burst = st.port && p->ingress == network_ingress::burst;
   st.sinks = sinks;
   st.counters = counters;
   auto phase = static_cast<std::int64_t>(static_cast<double>(st.interval.count()) *
@@ -74,13 +80,23 @@ caf::behavior sender(sender_ptr self, std::uint32_t site, std::uint32_t sites,
               st.rng.uniform_int(1, static_cast<std::int64_t>(st.sites) - 1));
           auto to = (st.site + offset) % st.sites;
           const auto& sink = (*st.sinks)[to];
-          if (st.net)
-            self->send(st.net, actors::net_send{st.site, to, sink,
-                                                caf::make_message(st.next_payload), {}});
+          if (st.send_burst)
+            st.pending.push_back(actors::net_send{
+                st.site, to, sink, caf::make_message(st.next_payload), {}});
+          else if (st.port)
+            st.port.send(self,
+                         actors::net_send{
+                             st.site, to, sink, caf::make_message(st.next_payload), {}});
+          else if (st.net)
+            self->send(st.net,
+                       actors::net_send{
+                           st.site, to, sink, caf::make_message(st.next_payload), {}});
           else
             self->send(sink, st.next_payload);
           ++st.next_payload;
         }
+        if (st.send_burst)
+          st.port.send_burst(self, st.pending);
         st.counters->sent += st.burst;
         if (--st.ticks_left > 0)
           self->delayed_send(self, st.interval, caf::tick_atom::value);
@@ -133,15 +149,21 @@ pass_output run_pass(const network_load_params& p, const network::topology* topo
   for (std::uint32_t s = 0; s < p.sites; ++s)
     sinks.push_back(sys.spawn(sink, &counters));
   actors::network_actor net;
+  network::network_port port;
   if (topo) {
     network::network_params np;
     np.seed = p.seed;
-    net = network::spawn_network(sys, *topo, np);
+    auto spawned = network::spawn_network_with_port(sys, *topo, np);
+    net = spawned.controller;
+    if (p.ingress != network_ingress::controller)
+      port = spawned.port;
     all.push_back(caf::actor_cast<caf::actor>(net));
   }
   for (std::uint32_t i = 0; i < p.senders; ++i)
     all.push_back(sys.spawn(sender, i % p.sites, p.sites, &p,
-                            actors::derive_seed(p.seed, i), net, &sinks, &counters));
+                            actors::derive_seed(p.seed, i), net, port, &sinks,
+                            &counters));
+  port = {};
   rt.drain(); // start-up: first timers set
 
   auto events_before = rt.events_processed();
@@ -186,6 +208,18 @@ std::string to_string(network_shape x) {
     return "star";
   case network_shape::tree:
     return "tree";
+  }
+  return "?";
+}
+
+std::string to_string(network_ingress x) {
+  switch (x) {
+  case network_ingress::controller:
+    return "controller";
+  case network_ingress::port:
+    return "port";
+  case network_ingress::burst:
+    return "burst";
   }
   return "?";
 }
@@ -251,7 +285,7 @@ std::string to_string(const network_load_result& r) {
   std::snprintf(
       buf, sizeof buf,
       "network load, virtual time: %s of %u sites, %lld ns latency, %lld bit/s per link; "
-      "%u senders x %u ticks x %u payloads every %.3f ms; seed %llu\n"
+      "%u senders x %u ticks x %u payloads every %.3f ms; seed %llu; ingress %s\n"
       "  network: %llu messages (%llu delivered, %llu dropped, %llu unroutable), "
       "%llu link hops (%.2f per message; route sum %llu; %.1f bytes per hop), %llu jobs, "
       "%.3f s simulated; worst link: queueing %lld ns, p99 latency %lld ns\n"
@@ -263,8 +297,9 @@ std::string to_string(const network_load_result& r) {
       "  target 2,000,000 link hops/s on one core: %s (%.2fM per CPU s)\n",
       to_string(p.shape).c_str(), p.sites, static_cast<long long>(p.latency_ns),
       static_cast<long long>(p.bandwidth_bps), p.senders, p.ticks, p.burst,
-      static_cast<double>(p.interval.count()) * 1e-6, u(p.seed), u(r.net.sent),
-      u(r.delivered), u(r.dropped), u(r.unroutable), u(r.hops),
+      static_cast<double>(p.interval.count()) * 1e-6, u(p.seed),
+      to_string(p.ingress).c_str(), u(r.net.sent), u(r.delivered), u(r.dropped),
+      u(r.unroutable), u(r.hops),
       r.net.sent ? static_cast<double>(r.hops) / static_cast<double>(r.net.sent) : 0.0,
       u(r.route_hops),
       r.hops ? static_cast<double>(r.hop_bytes) / static_cast<double>(r.hops) : 0.0,

@@ -7,7 +7,8 @@
 /// N sender actors to one sink actor per site. Sender i sits at site
 /// i mod sites; on each of its `ticks` timer ticks (fixed interval, random
 /// first phase) it sends `burst` payloads, each to the sink of a site drawn
-/// uniformly among the other sites, through the network (`net_send`). A link
+/// uniformly among the other sites, through the network (`net_send` to the
+/// controller, or the same through a network_port with `ingress`). A link
 /// hop is one message crossing one directed link: the sum, over every link,
 /// of the messages it transmitted (net_stats), which with no loss is the sum
 /// of the route lengths of the delivered messages.
@@ -27,6 +28,15 @@ enum class network_shape { ring, star, tree };
 
 std::string to_string(network_shape x);
 
+/// How senders enter the network: a net_send to the controller (the
+/// contract every actor can use), a network::network_port (port.hpp: the
+/// first link actor directly, one job per message fewer), or the port's
+/// send_burst (a tick's payloads that start on the same link reach it in
+/// one job).
+enum class network_ingress { controller, port, burst };
+
+std::string to_string(network_ingress x);
+
 struct network_load_params {
   network_shape shape = network_shape::ring;
   std::uint32_t sites = 32;
@@ -38,6 +48,7 @@ struct network_load_params {
   std::int64_t latency_ns = 50'000;             ///< per link, constant
   std::int64_t bandwidth_bps = 100'000'000'000; ///< per link
   std::uint64_t seed = 1;
+  network_ingress ingress = network_ingress::controller;
 };
 
 /// One pass (through the network, or direct).

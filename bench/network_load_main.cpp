@@ -3,6 +3,7 @@
 ///
 /// usage: network_load [ring|star|tree] [sites=32] [senders=256] [ticks=2000]
 ///                     [burst=4] [interval_ms=1] [seed=1]
+///                     [ingress=controller|port|burst]
 
 #include "network_load.hpp"
 
@@ -42,10 +43,22 @@ int main(int argc, char** argv) {
           duration_cast<nanoseconds>(duration<double, std::milli>{std::stod(argv[6])});
     if (argc > 7)
       p.seed = std::stoull(argv[7]);
+    if (argc > 8) {
+      std::string ingress = argv[8];
+      if (ingress == "controller")
+        p.ingress = marketsim::bench::network_ingress::controller;
+      else if (ingress == "port")
+        p.ingress = marketsim::bench::network_ingress::port;
+      else if (ingress == "burst")
+        p.ingress = marketsim::bench::network_ingress::burst;
+      else
+        throw std::invalid_argument("ingress must be controller, port or burst, not " +
+                                    ingress);
+    }
   } catch (const std::exception& e) {
     std::cerr << "network_load: bad argument: " << e.what()
               << "\nusage: network_load [ring|star|tree] [sites] [senders] [ticks] "
-                 "[burst] [interval_ms] [seed]\n";
+                 "[burst] [interval_ms] [seed] [controller|port|burst]\n";
     return 2;
   }
   try {

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config ccache git
   libcaf-dev
+  libssl-dev openssl
   libboost-graph-dev
   libprotobuf-dev protobuf-compiler
   libsodium-dev

@@ -151,12 +151,22 @@ using fundamental_oracle_actor =
 
 namespace marketsim::actors {
 
-/// The network (network/network_actor.hpp): routes, delays and delivers
-/// net_send payloads, takes link and site state changes, reports statistics.
+/// The network's controller (network/network_actor.hpp): takes net_send
+/// payloads in and hands them to the link actors, dispatches a net_hop at its
+/// site by the current route, takes link and site state changes, reports
+/// statistics (gathered from the link actors).
 using network_actor =
     caf::typed_actor<caf::reacts_to<net_send>, caf::reacts_to<net_hop>,
                      caf::reacts_to<net_link_state>,
                      caf::reacts_to<net_congestion>, caf::reacts_to<net_site_state>,
+                     caf::replies_to<net_stats_request>::with<net_stats>>;
+
+/// One directed link of the network (network/link_actor.hpp): transmits the
+/// hops that reach it, takes its congestion, reports its own statistics (its
+/// one link, and the route counts it made).
+using link_actor =
+    caf::typed_actor<caf::reacts_to<net_hop>, caf::reacts_to<net_hop_batch>,
+                     caf::reacts_to<net_congestion>,
                      caf::replies_to<net_stats_request>::with<net_stats>>;
 
 } // namespace marketsim::actors

@@ -300,6 +300,13 @@ struct agent_position {
   std::int64_t basis = 0;
 };
 
+/// A named number a strategy recorded (strategies::context::record_metric),
+/// e.g. a reaction time in ns or a count of opportunities seen.
+struct agent_metric {
+  std::string name;
+  double value = 0;
+};
+
 /// What an agent did and holds. Money in price units times quantity units.
 struct agent_report {
   std::uint64_t index = 0;
@@ -319,6 +326,8 @@ struct agent_report {
   std::uint64_t pretrade_rejects = 0; ///< refused by the host (account, unknown id)
   std::uint64_t exchange_rejects = 0; ///< rejected events in replies of the exchange
   std::uint64_t live_orders = 0;      ///< submitted and not yet gone
+  /// What the strategy recorded, in the order of first recording.
+  std::vector<agent_metric> metrics;
 };
 
 template <class Inspector>
@@ -347,11 +356,16 @@ typename Inspector::result_type inspect(Inspector& f, agent_position& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, agent_metric& x) {
+  return f(caf::meta::type_name("marketsim.agent_metric"), x.name, x.value);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, agent_report& x) {
   return f(caf::meta::type_name("marketsim.agent_report"), x.index, x.owner, x.strategy,
            x.failed, x.error, x.cash, x.positions, x.realised, x.fees, x.orders_sent,
            x.cancels_sent, x.modifies_sent, x.fills, x.filled_qty, x.pretrade_rejects,
-           x.exchange_rejects, x.live_orders);
+           x.exchange_rejects, x.live_orders, x.metrics);
 }
 
 } // namespace marketsim::actors
@@ -402,7 +416,7 @@ typename Inspector::result_type inspect(Inspector& f, fundamental_values& x) {
 
 } // namespace marketsim::actors
 
-// -- the network (network/network_actor.hpp) --------------------------------------
+// -- the network (network/network_actor.hpp, link_actor.hpp, port.hpp) -----------
 
 #include <caf/actor.hpp>
 #include <caf/message.hpp>
@@ -425,17 +439,38 @@ struct net_send {
 };
 
 /// The network's own message: a payload of `bytes` (serialized size) from
-/// site `origin` has reached site `at` on its way to `to`. The network sends
-/// it to itself at the arrival time of each hop, with the original sender as
-/// the sender, so that every link transmits its messages in time order.
+/// site `origin` has reached site `at` on its way to `to`. It goes to the
+/// link actor of the next link (network/link_actor.hpp) at the time the
+/// payload reaches `at`, with the original sender as its sender, so that
+/// every link transmits its messages in time order; the controller takes it
+/// too and hands it to the link of the current route from `at`.
 struct net_hop {
   std::uint32_t origin = 0;
   std::uint32_t at = 0;
   std::uint32_t to = 0;
+  /// Straight from a network_port (network/port.hpp), not yet counted as
+  /// sent: the first link actor counts it and clears the flag. (Placed in
+  /// the padding after `to`: every hop moves the whole struct into a new
+  /// mailbox element, so its size counts.)
+  bool fresh = false;
   std::uint64_t bytes = 0;
+  /// When the message entered the network (the controller or a port took
+  /// it), in ns since the network's start: the route's latency is measured
+  /// from here.
+  std::int64_t entered_ns = 0;
+  /// Time spent waiting for wires on the links crossed so far (the sum of
+  /// their queueing).
+  std::int64_t queueing_ns = 0;
   caf::actor dest;
   caf::message payload;
   caf::actor reply_to; ///< as net_send::reply_to
+};
+
+/// Hops that reach the same link at the same instant from the same sender
+/// (a burst through network_port::send_burst): the link actor handles them
+/// in order in one job, exactly as it would the separate hops.
+struct net_hop_batch {
+  std::vector<net_hop> hops;
 };
 
 /// Sets both directions of the link between sites a and b up or down.
@@ -486,7 +521,17 @@ struct net_link_stats {
   friend bool operator==(const net_link_stats&, const net_link_stats&) = default;
 };
 
-/// What became of the messages sent from one site to another.
+/// One non-empty bucket of a latency histogram
+/// (network/latency_histogram.hpp): `count` latencies fell into bucket
+/// `index`.
+struct net_latency_bucket {
+  std::uint32_t index = 0;
+  std::uint64_t count = 0;
+  friend bool operator==(const net_latency_bucket&, const net_latency_bucket&) = default;
+};
+
+/// What became of the messages sent from one site to another, and how long
+/// the delivered ones took.
 struct net_route_count {
   std::uint32_t from = 0;
   std::uint32_t to = 0;
@@ -494,6 +539,24 @@ struct net_route_count {
   std::uint64_t delivered = 0; ///< scheduled for delivery
   std::uint64_t dropped = 0;   ///< lost on a link
   std::uint64_t unroutable = 0;
+  // -- the delivered messages (all 0 when none) --
+  std::uint64_t bytes = 0; ///< serialized payload sizes, added up
+  /// Time waiting for wires (queueing), summed over the hops of each message:
+  /// added up, and the largest of one message.
+  std::int64_t total_queueing_ns = 0;
+  std::int64_t max_queueing_ns = 0;
+  /// End-to-end latency: from entering the network (net_send taken by the
+  /// controller or a port) to delivery at the destination. Percentiles within
+  /// 1/32 relative, min and max exact (network/latency_histogram.hpp).
+  std::int64_t latency_min_ns = 0;
+  std::int64_t latency_p50_ns = 0;
+  std::int64_t latency_p90_ns = 0;
+  std::int64_t latency_p99_ns = 0;
+  std::int64_t latency_max_ns = 0;
+  /// The histogram behind the percentiles (non-empty buckets by ascending
+  /// index; their counts add up to `delivered`), so that counts of the same
+  /// pair from several places merge into exact percentiles.
+  std::vector<net_latency_bucket> latency_buckets;
   friend bool operator==(const net_route_count&, const net_route_count&) = default;
 };
 
@@ -514,8 +577,13 @@ typename Inspector::result_type inspect(Inspector& f, net_send& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, net_hop& x) {
-  return f(caf::meta::type_name("marketsim.net_hop"), x.origin, x.at, x.to, x.bytes,
-           x.dest, x.payload, x.reply_to);
+  return f(caf::meta::type_name("marketsim.net_hop"), x.origin, x.at, x.to, x.fresh,
+           x.bytes, x.entered_ns, x.queueing_ns, x.dest, x.payload, x.reply_to);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_hop_batch& x) {
+  return f(caf::meta::type_name("marketsim.net_hop_batch"), x.hops);
 }
 
 template <class Inspector>
@@ -547,9 +615,16 @@ typename Inspector::result_type inspect(Inspector& f, net_link_stats& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, net_latency_bucket& x) {
+  return f(caf::meta::type_name("marketsim.net_latency_bucket"), x.index, x.count);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, net_route_count& x) {
   return f(caf::meta::type_name("marketsim.net_route_count"), x.from, x.to, x.sent,
-           x.delivered, x.dropped, x.unroutable);
+           x.delivered, x.dropped, x.unroutable, x.bytes, x.total_queueing_ns,
+           x.max_queueing_ns, x.latency_min_ns, x.latency_p50_ns, x.latency_p90_ns,
+           x.latency_p99_ns, x.latency_max_ns, x.latency_buckets);
 }
 
 template <class Inspector>

@@ -67,9 +67,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fundamental_tick>("marketsim.fundamental_tick");
   cfg.add_message_type<fundamental_value>("marketsim.fundamental_value");
   cfg.add_message_type<fundamental_values>("marketsim.fundamental_values");
-  // the network (network/network_actor.hpp)
+  // the network (network/network_actor.hpp, link_actor.hpp, port.hpp)
   cfg.add_message_type<net_send>("marketsim.net_send");
   cfg.add_message_type<net_hop>("marketsim.net_hop");
+  cfg.add_message_type<net_hop_batch>("marketsim.net_hop_batch");
   cfg.add_message_type<net_link_state>("marketsim.net_link_state");
   cfg.add_message_type<net_congestion>("marketsim.net_congestion");
   cfg.add_message_type<net_site_state>("marketsim.net_site_state");

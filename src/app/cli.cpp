@@ -1,8 +1,11 @@
 #include "app/cli.hpp"
 
+#include "app/experiment.hpp"
 #include "app/report.hpp"
 #include "app/run.hpp"
 #include "app/scenario.hpp"
+#include "distributed/node.hpp"
+#include "distributed/transport.hpp"
 #include "strategies/registry.hpp"
 
 // The load drivers (bench/, included from the project root).
@@ -16,6 +19,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -47,7 +53,100 @@ struct run_cli_options {
   std::string duration;
   std::uint64_t seed = 0;
   CLI::Option* seed_option = nullptr;
+  std::string hosts; ///< --hosts name=host:port,...
+  distributed::transport_security security;
 };
+
+/// The scenario file's text, for the nodes of a run across hosts.
+std::string read_text(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    throw usage_error(path + ": cannot open the scenario file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// hosts.csv: what ran where in a run across hosts, and which hosts were lost.
+void write_hosts(const run_result& result, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  std::ofstream out{dir + "/hosts.csv"};
+  out << "host,address,node,shards,groups,agents,lost,lost_at_ns,reason\n";
+  auto list = [](const std::vector<std::size_t>& xs) {
+    std::string text;
+    for (auto x : xs) {
+      if (!text.empty())
+        text += ' ';
+      text += std::to_string(x);
+    }
+    return text;
+  };
+  for (const auto& h : result.hosts) {
+    auto reason = h.reason;
+    std::replace(reason.begin(), reason.end(), '"', '\'');
+    out << h.name << ',' << h.address << ',' << h.node_name << ',' << list(h.shards)
+        << ',' << list(h.groups) << ',' << h.agents << ',' << (h.lost ? "yes" : "no")
+        << ',' << h.lost_at.count() << ",\"" << reason << "\"\n";
+  }
+  if (!out)
+    throw std::runtime_error(dir + "/hosts.csv: cannot write");
+}
+
+/// The hosts of a run across hosts, one line each, and the losses.
+void print_hosts(std::ostream& out, const run_result& result) {
+  for (const auto& h : result.hosts) {
+    out << fmt::format("  host {:<10} {:<22} {} shard(s), {} group(s), {} agents", h.name,
+                       h.address, h.shards.size(), h.groups.size(), h.agents);
+    if (h.lost)
+      out << fmt::format(" -- LOST at {:.3f} s ({})",
+                         std::chrono::duration<double>(h.lost_at).count(), h.reason);
+    out << '\n';
+  }
+}
+
+/// A run across hosts (`--hosts` or a `deployment:` section).
+int do_run_on_hosts(const run_cli_options& opts, const scenario& sc,
+                    const strategies::strategy_registry& registry, const std::string& dir,
+                    std::ostream& out, std::ostream& err) {
+  std::vector<host_endpoint> hosts;
+  try {
+    if (!opts.hosts.empty())
+      hosts = parse_host_list(opts.hosts);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(std::string{"--hosts: "} + e.what());
+  }
+  deployment_plan plan;
+  try {
+    plan = make_deployment_plan(sc, hosts);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+  run_result result;
+  try {
+    result = run_scenario_on_hosts(sc, read_text(opts.scenario_path), registry, plan,
+                                   opts.security);
+  } catch (const deployment_error& e) {
+    throw usage_error(e.what());
+  }
+  print_summary(out, result);
+  print_hosts(out, result);
+  write_outputs(result, dir);
+  write_hosts(result, dir);
+  out << "wrote " << dir << "/: trades.csv (" << result.tape.size()
+      << " trades), l1.csv (" << result.l1.size() << " samples), agents.csv ("
+      << result.agents.size() << " agents), summary.json, hosts.csv\n";
+  for (const auto& h : result.hosts)
+    if (h.lost)
+      err << "marketsim: host " << h.name << " (" << h.address << ") lost after "
+          << fmt::format("{:.3f}", std::chrono::duration<double>(h.lost_at).count())
+          << " s with " << h.shards.size() << " shard(s) and " << h.agents << " agents ("
+          << h.reason << "); "
+          << (result.stopped_by_host_failure
+                  ? "run stopped (on_host_failure: stop)"
+                  : "run continued (on_host_failure: continue)")
+          << '\n';
+  return result.stopped_by_host_failure ? exit_failure : exit_ok;
+}
 
 int do_run(const run_cli_options& opts, const strategies::strategy_registry& registry,
            std::ostream& out, std::ostream& err) {
@@ -71,6 +170,8 @@ int do_run(const run_cli_options& opts, const strategies::strategy_registry& reg
   if (opts.seed_option->count() > 0)
     sc.seed = opts.seed;
   std::string dir = opts.out_dir.empty() ? sc.output : opts.out_dir;
+  if (!opts.hosts.empty() || sc.deployment)
+    return do_run_on_hosts(opts, sc, registry, dir, out, err);
   run_options ro;
   // A progress line only for a person watching: not into logs or pipes.
   ro.progress = ::isatty(STDERR_FILENO) == 1;
@@ -81,6 +182,51 @@ int do_run(const run_cli_options& opts, const strategies::strategy_registry& reg
   out << "wrote " << dir << "/: trades.csv (" << result.tape.size()
       << " trades), l1.csv (" << result.l1.size() << " samples), agents.csv ("
       << result.agents.size() << " agents), summary.json\n";
+  return exit_ok;
+}
+
+struct experiment_cli_options {
+  std::string name;
+  std::uint32_t seeds = 3;
+  std::string duration;
+  std::string config;
+  std::string out_dir;
+  bool list = false;
+};
+
+int do_experiment(const experiment_cli_options& opts,
+                  const strategies::strategy_registry& registry, std::ostream& out,
+                  std::ostream& err) {
+  if (opts.list || opts.name.empty()) {
+    if (!opts.list)
+      throw usage_error("experiment: name one (--list shows them)");
+    for (const auto& e : experiment_list())
+      out << fmt::format("{:<25} {}\n{:<25} base scenario: {}\n", e.name, e.summary, "",
+                         e.config);
+    return exit_ok;
+  }
+  experiment_options eo;
+  eo.seeds = opts.seeds;
+  eo.config = opts.config;
+  eo.out_dir = opts.out_dir;
+  if (!opts.duration.empty()) {
+    try {
+      eo.duration = parse_duration(opts.duration);
+    } catch (const std::invalid_argument& e) {
+      throw usage_error(std::string{"--duration: "} + e.what());
+    }
+    if (eo.duration->count() <= 0)
+      throw usage_error("--duration: must be positive");
+  }
+  if (::isatty(STDERR_FILENO) == 1)
+    eo.progress = &err;
+  try {
+    run_experiment(opts.name, eo, registry, out);
+  } catch (const scenario_error& e) {
+    throw usage_error(e.what());
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
   return exit_ok;
 }
 
@@ -248,6 +394,45 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   run_opts.seed_option =
       run->add_option("--seed", run_opts.seed, "Override the seed")->check(not_negative);
 
+  run->add_option("--hosts", run_opts.hosts,
+                  "Run across hosts: name=host:port,... of `marketsim node` processes "
+                  "(real time; placement: the scenario's deployment section)");
+  distributed::add_security_options(*run, run_opts.security);
+
+  distributed::node_options node_opts;
+  auto* node = app.add_subcommand(
+      "node",
+      "Serve as a host of runs across hosts (`run --hosts`) until SIGINT/SIGTERM");
+  node->add_option("--listen", node_opts.port, "TCP port (0: any free port, printed)")
+      ->required()
+      ->check(CLI::Range(0, 65535));
+  node->add_option("--bind", node_opts.bind, "Address to listen on (0.0.0.0: every one)")
+      ->capture_default_str();
+  node->add_option("--name", node_opts.name, "Name in logs (default: hostname#pid)");
+  node->add_option("--threads", node_opts.threads, "Scheduler threads (0: one per core)")
+      ->check(not_negative)
+      ->capture_default_str();
+  // Tests only: a node whose vocabulary differs from ours.
+  node->add_option("--vocabulary-salt", node_opts.vocabulary_salt)
+      ->check(not_negative)
+      ->group("");
+  distributed::add_security_options(*node, node_opts.security);
+
+  experiment_cli_options exp_opts;
+  auto* experiment_cmd = app.add_subcommand(
+      "experiment", "Run a network experiment over several seeds and print its tables");
+  experiment_cmd->add_option("name", exp_opts.name, "Experiment (--list shows them)");
+  experiment_cmd->add_flag("--list", exp_opts.list, "List the experiments");
+  experiment_cmd->add_option("--seeds", exp_opts.seeds, "Runs per variant")
+      ->check(not_negative)
+      ->capture_default_str();
+  experiment_cmd->add_option("--duration", exp_opts.duration,
+                             "Simulated time per run instead of the scenario's");
+  experiment_cmd->add_option("--config", exp_opts.config,
+                             "Base scenario instead of the experiment's own");
+  experiment_cmd->add_option("--out", exp_opts.out_dir,
+                             "Output folder (default: runs/experiments/<name>)");
+
   auto* strategies_cmd = app.add_subcommand(
       "strategies", "List the registered strategies and their parameters");
 
@@ -333,8 +518,12 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   try {
     if (run->parsed())
       return do_run(run_opts, registry, out, err);
+    if (node->parsed())
+      return distributed::run_node(node_opts, make_node_hooks(registry), out, err);
     if (strategies_cmd->parsed())
       return do_strategies(registry, out);
+    if (experiment_cmd->parsed())
+      return do_experiment(exp_opts, registry, out, err);
     if (book->parsed()) {
       book_params.baseline = !book_no_baseline;
       book_params.measure_latency = !book_no_latency;
@@ -356,8 +545,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (bench_cmd->parsed())
     err << "marketsim: bench needs a subcommand: book, shard or virtual (see --help)\n";
   else
-    err << "marketsim: a subcommand is required: run, strategies or bench (see "
-           "--help)\n";
+    err << "marketsim: a subcommand is required: run, node, experiment, strategies or "
+           "bench (see --help)\n";
   return exit_usage;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 
-/// The `marketsim` command line: `run`, `strategies`, `bench book|shard|virtual`,
-/// `--help`, `--version`. No CAF here: CAF options are set in code by the
-/// subcommands, CAF never sees our argv.
+/// The `marketsim` command line: `run`, `experiment`, `strategies`,
+/// `bench book|shard|virtual`, `--help`, `--version`. No CAF here: CAF
+/// options are set in code by the subcommands, CAF never sees our argv.
 
 #include <iosfwd>
 

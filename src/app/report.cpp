@@ -208,6 +208,96 @@ void print_summary(std::ostream& out, const run_result& r) {
                        r.orders_per_second(), per_second(r.shard_requests, r.elapsed),
                        r.trades_per_second());
   out << fmt::format("tape: {} trades, hash {:016x}\n", r.tape.size(), tape_hash(r));
+  print_network_summary(out, r);
+}
+
+void print_network_summary(std::ostream& out, const run_result& r) {
+  if (!r.network)
+    return;
+  const auto& n = *r.network;
+  out << fmt::format("\nnetwork: {} sites, {} directed links, {} ports; {} messages sent, "
+                     "{} delivered, {} dropped, {} unroutable",
+                     n.sites, n.links.size(), n.proxies, n.sent(), n.delivered(),
+                     n.dropped(), n.unroutable());
+  if (n.unserializable > 0)
+    out << fmt::format(", {} unserializable", n.unserializable);
+  out << fmt::format("; {} events; settled in {:.3f} s{}\n", n.events,
+                     seconds(n.settle_time), n.settled ? "" : " (NOT settled)");
+  if (n.unplaced_senders + n.anonymous + n.refused_requests > 0)
+    out << fmt::format("  from actors outside the network: {} (unplaced), {} (anonymous), "
+                       "{} requests refused\n",
+                       n.unplaced_senders, n.anonymous, n.refused_requests);
+
+  auto ms = [](std::int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); };
+  // Site names vary in length: the first column fits the longest pair.
+  std::size_t width = 4;
+  for (const auto& l : n.links)
+    width = std::max(width, l.from.size() + l.to.size() + 2);
+  for (const auto& p : n.routes)
+    width = std::max(width, p.from.size() + p.to.size() + 2);
+  auto lrow = [&](const std::string& name, auto&&... xs) {
+    auto line = fmt::format("  {:<{}} {:>10} {:>12} {:>7} {:>10} {:>10} {:>12}", name,
+                            width, xs...);
+    line.erase(line.find_last_not_of(' ') + 1);
+    out << line << '\n';
+  };
+  // Busiest first; ties by name, so the table is stable.
+  std::vector<const network_link_result*> links;
+  for (const auto& l : n.links)
+    if (l.messages > 0)
+      links.push_back(&l);
+  std::stable_sort(links.begin(), links.end(), [](const auto* a, const auto* b) {
+    return a->messages > b->messages;
+  });
+  constexpr std::size_t busiest = 5;
+  if (!links.empty()) {
+    out << "busiest links:\n";
+    lrow("link", "messages", "bytes", "drops", "p50 ms", "p99 ms", "queue max ms");
+    for (std::size_t i = 0; i < links.size() && i < busiest; ++i) {
+      const auto& l = *links[i];
+      lrow(l.from + "->" + l.to, l.messages, l.bytes, l.drops, ms(l.latency_p50_ns),
+           ms(l.latency_p99_ns), ms(l.queueing_max_ns));
+    }
+  }
+  bool any_drops = false;
+  for (const auto& l : n.links)
+    if (l.drops > 0) {
+      if (!any_drops)
+        out << "links with drops:\n";
+      any_drops = true;
+      out << fmt::format("  {:<{}} {} of {}\n", l.from + "->" + l.to, width, l.drops,
+                         l.messages);
+    }
+  bool any_unroutable = false;
+  for (const auto& p : n.routes)
+    if (p.unroutable > 0) {
+      if (!any_unroutable)
+        out << "unroutable (no route at the time):\n";
+      any_unroutable = true;
+      out << fmt::format("  {:<{}} {} of {}\n", p.from + "->" + p.to, width, p.unroutable,
+                         p.sent);
+    }
+}
+
+void write_network_links_csv(std::ostream& out, const run_result& r) {
+  if (!r.network)
+    return;
+  out << "from,to,messages,bytes,drops,queueing_total_ns,queueing_max_ns,latency_min_ns,"
+         "latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_max_ns\n";
+  for (const auto& l : r.network->links)
+    out << csv_field(l.from) << ',' << csv_field(l.to) << ',' << l.messages << ','
+        << l.bytes << ',' << l.drops << ',' << l.queueing_total_ns << ','
+        << l.queueing_max_ns << ',' << l.latency_min_ns << ',' << l.latency_p50_ns << ','
+        << l.latency_p90_ns << ',' << l.latency_p99_ns << ',' << l.latency_max_ns << '\n';
+}
+
+void write_network_routes_csv(std::ostream& out, const run_result& r) {
+  if (!r.network)
+    return;
+  out << "from,to,sent,delivered,dropped,unroutable\n";
+  for (const auto& p : r.network->routes)
+    out << csv_field(p.from) << ',' << csv_field(p.to) << ',' << p.sent << ','
+        << p.delivered << ',' << p.dropped << ',' << p.unroutable << '\n';
 }
 
 void write_trades_csv(std::ostream& out, const run_result& r) {
@@ -228,13 +318,17 @@ void write_l1_csv(std::ostream& out, const run_result& r) {
 
 void write_agents_csv(std::ostream& out, const run_result& r) {
   out << "index,owner,strategy,cash,positions,realised,unrealised,equity,fees,pnl,"
-         "orders,fills,rejects,failed,error\n";
-  for (const auto& a : r.agents)
+         "orders,fills,rejects,failed,error,metrics\n";
+  for (const auto& a : r.agents) {
+    std::string metrics;
+    for (const auto& [name, value] : a.metrics)
+      metrics += fmt::format("{}{}={}", metrics.empty() ? "" : ";", name, value);
     out << a.index << ',' << a.owner << ',' << csv_field(a.strategy) << ',' << a.cash
         << ',' << positions_text(r, a) << ',' << a.realised << ',' << a.unrealised << ','
         << a.equity << ',' << a.fees << ',' << a.pnl << ',' << a.orders << ',' << a.fills
         << ',' << a.rejects << ',' << (a.failed ? 1 : 0) << ',' << csv_field(a.error)
-        << '\n';
+        << ',' << csv_field(metrics) << '\n';
+  }
 }
 
 std::uint64_t tape_hash(const run_result& r) {
@@ -295,7 +389,21 @@ std::string summary_json(const run_result& r) {
         "\"pnl_max\": {}, \"fees\": {}, \"failed\": {}}}",
         json_string(s.strategy), s.agents, s.orders, s.fills, s.rejects, s.pnl_total,
         json_number(s.pnl_mean), s.pnl_min, s.pnl_max, s.fees, s.failed));
-  out += "  \"strategies\": " + json_array(strategies, "  ") + "\n}\n";
+  out += "  \"strategies\": " + json_array(strategies, "  ");
+  if (r.network) {
+    const auto& n = *r.network;
+    out += fmt::format(
+        ",\n  \"network\": {{\"sites\": {}, \"links\": {}, \"ports\": {}, "
+        "\"forwarded\": {}, \"sent\": {}, \"delivered\": {}, \"dropped\": {}, "
+        "\"unroutable\": {}, \"unserializable\": {}, \"unplaced_senders\": {}, "
+        "\"anonymous\": {}, \"refused_requests\": {}, \"events\": {}, "
+        "\"settled\": {}, \"settle_time_s\": {}}}",
+        n.sites, n.links.size(), n.proxies, n.forwarded, n.sent(), n.delivered(),
+        n.dropped(), n.unroutable(), n.unserializable, n.unplaced_senders, n.anonymous,
+        n.refused_requests, n.events, n.settled ? "true" : "false",
+        json_number(seconds(n.settle_time)));
+  }
+  out += "\n}\n";
   return out;
 }
 
@@ -318,6 +426,11 @@ void write_outputs(const run_result& r, const std::filesystem::path& dir) {
   write("l1.csv", [&](std::ostream& out) { write_l1_csv(out, r); });
   write("agents.csv", [&](std::ostream& out) { write_agents_csv(out, r); });
   write("summary.json", [&](std::ostream& out) { out << summary_json(r); });
+  if (r.network) {
+    write("network_links.csv", [&](std::ostream& out) { write_network_links_csv(out, r); });
+    write("network_routes.csv",
+          [&](std::ostream& out) { write_network_routes_csv(out, r); });
+  }
 }
 
 } // namespace marketsim::app

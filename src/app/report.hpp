@@ -3,7 +3,8 @@
 /// What `marketsim run` shows and leaves behind: summary tables on the
 /// terminal, and in the output folder the trade tape (trades.csv), sampled
 /// best bid/offer (l1.csv), one line per agent (agents.csv) and the summary
-/// as JSON (summary.json). No CAF here.
+/// as JSON (summary.json); with a network model also its links
+/// (network_links.csv) and site pairs (network_routes.csv). No CAF here.
 
 #include "app/run.hpp"
 
@@ -45,18 +46,34 @@ void write_trades_csv(std::ostream& out, const run_result& result);
 void write_l1_csv(std::ostream& out, const run_result& result);
 
 /// One line per agent: `index,owner,strategy,cash,positions,realised,
-/// unrealised,equity,fees,pnl,orders,fills,rejects,failed,error`; positions
-/// as `SYM:qty` separated by `;`.
+/// unrealised,equity,fees,pnl,orders,fills,rejects,failed,error,metrics`;
+/// positions as `SYM:qty` separated by `;`, metrics (what the strategy
+/// recorded, context::record_metric) as `name=value` separated by `;`.
 void write_agents_csv(std::ostream& out, const run_result& result);
+
+/// With a network: one line per directed link, `from,to,messages,bytes,drops,
+/// queueing_total_ns,queueing_max_ns,latency_min_ns,latency_p50_ns,
+/// latency_p90_ns,latency_p99_ns,latency_max_ns` (site names). Nothing without.
+void write_network_links_csv(std::ostream& out, const run_result& result);
+
+/// With a network: one line per pair of sites that carried traffic,
+/// `from,to,sent,delivered,dropped,unroutable`. Nothing without.
+void write_network_routes_csv(std::ostream& out, const run_result& result);
+
+/// With a network: the busiest links, the links that dropped messages and
+/// the site pairs with unroutable messages, as short tables. Nothing without.
+void print_network_summary(std::ostream& out, const run_result& result);
 
 /// FNV-1a (64 bit) of trades.csv's text: equal tapes, equal hashes.
 std::uint64_t tape_hash(const run_result& result);
 
-/// The summary as one JSON object (the numbers of print_summary, and more).
+/// The summary as one JSON object (the numbers of print_summary, and more;
+/// with a network a `network` object of totals).
 std::string summary_json(const run_result& result);
 
 /// Creates `dir` (and its parents) and writes trades.csv, l1.csv, agents.csv
-/// and summary.json into it. Throws std::runtime_error when a file cannot be
+/// and summary.json into it, with a network also network_links.csv and
+/// network_routes.csv. Throws std::runtime_error when a file cannot be
 /// written.
 void write_outputs(const run_result& result, const std::filesystem::path& dir);
 

@@ -1,5 +1,8 @@
 #include "app/scenario.hpp"
 
+#include "app/network_plan.hpp"
+#include "network/generators.hpp"
+
 #include "market/account.hpp"
 #include "market/fundamental.hpp"
 #include "strategies/registry.hpp"
@@ -7,9 +10,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +52,75 @@ std::string_view to_string(scheduler_policy x) {
     return "sharing";
   }
   return "?";
+}
+
+std::string_view to_string(host_failure_policy x) {
+  return x == host_failure_policy::stop ? "stop" : "continue";
+}
+
+namespace {
+
+bool is_host_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+  });
+}
+
+} // namespace
+
+host_endpoint parse_host_address(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    throw std::invalid_argument("'" + std::string{text} + "' must read host:port");
+  auto host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']')
+      throw std::invalid_argument("'" + std::string{text} + "' must read [ipv6]:port");
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    throw std::invalid_argument("'" + std::string{text} +
+                                "': write an IPv6 address as [address]:port");
+  }
+  auto port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535)
+    throw std::invalid_argument("'" + std::string{text} +
+                                "': the port must be a number in [1, 65535]");
+  host_endpoint h;
+  h.host = std::string{host};
+  h.port = static_cast<std::uint16_t>(port);
+  return h;
+}
+
+std::vector<host_endpoint> parse_host_list(std::string_view text) {
+  std::vector<host_endpoint> result;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto comma = text.find(',', pos);
+    auto item =
+        text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
+    if (item.empty())
+      throw std::invalid_argument("an empty entry in the host list '" +
+                                  std::string{text} + "'");
+    auto eq = item.find('=');
+    auto h =
+        parse_host_address(eq == std::string_view::npos ? item : item.substr(eq + 1));
+    h.name = std::string{eq == std::string_view::npos ? item : item.substr(0, eq)};
+    if (eq != std::string_view::npos && !is_host_name(h.name))
+      throw std::invalid_argument("host name '" + h.name +
+                                  "' must be letters, digits, '_' or '-'");
+    for (const auto& other : result)
+      if (other.name == h.name)
+        throw std::invalid_argument("host '" + h.name + "' is given twice");
+    result.push_back(std::move(h));
+    if (comma == std::string_view::npos)
+      break;
+    pos = comma + 1;
+  }
+  return result;
 }
 
 std::size_t scenario::symbol_index(std::string_view name) const {
@@ -103,6 +177,87 @@ std::string format_duration(std::chrono::nanoseconds d) {
   return std::to_string(ns) + "ns";
 }
 
+std::string_view to_string(topology_kind x) {
+  switch (x) {
+  case topology_kind::star:
+    return "star";
+  case topology_kind::mesh:
+    return "mesh";
+  case topology_kind::ring:
+    return "ring";
+  case topology_kind::tree:
+    return "tree";
+  case topology_kind::random:
+    return "random";
+  case topology_kind::small_world:
+    return "small_world";
+  case topology_kind::scale_free:
+    return "scale_free";
+  case topology_kind::geographic:
+    return "geographic";
+  case topology_kind::regions:
+    return "regions";
+  case topology_kind::custom:
+    return "custom";
+  }
+  return "?";
+}
+
+std::string_view to_string(disruption_kind x) {
+  switch (x) {
+  case disruption_kind::congestion:
+    return "congestion";
+  case disruption_kind::link_failure:
+    return "link_failure";
+  case disruption_kind::node_failure:
+    return "node_failure";
+  case disruption_kind::regional_outage:
+    return "regional_outage";
+  case disruption_kind::partition:
+    return "partition";
+  }
+  return "?";
+}
+
+std::int64_t parse_bandwidth(std::string_view text) {
+  const std::string t{text};
+  const char* first = t.c_str();
+  char* end = nullptr;
+  errno = 0;
+  double value = std::strtod(first, &end);
+  if (end == first || errno != 0 || !std::isfinite(value) || value <= 0 ||
+      !(std::isdigit(static_cast<unsigned char>(t.front())) || t.front() == '.'))
+    throw std::invalid_argument("expected a bandwidth like 1000kbps, 10Mbps or 1Gbps, "
+                                "got '" +
+                                t + "'");
+  std::string_view unit{end};
+  double scale = 0;
+  if (unit == "bps")
+    scale = 1;
+  else if (unit == "kbps")
+    scale = 1e3;
+  else if (unit == "Mbps")
+    scale = 1e6;
+  else if (unit == "Gbps")
+    scale = 1e9;
+  else
+    throw std::invalid_argument(
+        "expected a bandwidth unit bps, kbps, Mbps or Gbps, got '" + t + "'");
+  auto bps = std::round(value * scale);
+  if (bps < 1)
+    throw std::invalid_argument("bandwidth '" + t + "' is below 1 bit/s");
+  if (bps > 1e18)
+    throw std::invalid_argument("bandwidth '" + t + "' is too large");
+  return static_cast<std::int64_t>(bps);
+}
+
+network::latency_distribution parse_link_latency(std::string_view text) {
+  if (text.find('(') != std::string_view::npos)
+    return network::parse_latency(text);
+  // A plain duration is a constant latency; parse_latency reads decimals too.
+  return network::parse_latency("constant(" + std::string{text} + ")");
+}
+
 market::fundamental_params make_fundamental_params(const scenario& sc,
                                                    std::uint64_t seed) {
   if (!sc.has_fundamentals)
@@ -143,6 +298,11 @@ std::string join(const std::vector<std::string>& words) {
   return result;
 }
 
+/// The largest generated networks: sites, and sites of a mesh or random
+/// graph (n^2 / 2 links or candidate pairs).
+constexpr std::size_t max_nodes = 100'000;
+constexpr std::size_t max_pairwise_nodes = 2'000;
+
 /// Reads nodes of one file and turns every problem into `file:line: ...`.
 class reader {
 public:
@@ -164,17 +324,16 @@ public:
                  std::initializer_list<std::string_view> allowed) const {
     if (!node.IsMap())
       fail(node, what + " must be a map");
-    std::set<std::string> seen;
-    for (const auto& kv : node) {
-      if (!kv.first.IsScalar())
-        fail(kv.first, "keys of " + what + " must be plain words");
-      auto key = kv.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-        fail(kv.first, "unknown key '" + key + "' in " + what +
-                           " (allowed: " + join({allowed.begin(), allowed.end()}) + ")");
-      if (!seen.insert(key).second)
-        fail(kv.first, "duplicate key '" + key + "' in " + what);
-    }
+    check_map_keys(node, what, {allowed.begin(), allowed.end()});
+  }
+
+  /// A key like "10ms)" is the rest of an unquoted value with a comma inside
+  /// a flow map ({latency: normal(50ms, 10ms)}).
+  static std::string comma_hint(const std::string& key) {
+    if (key.find(')') == std::string::npos)
+      return "";
+    return "; inside {...} quote a value with a comma, e.g. "
+           "latency: \"normal(50ms, 10ms)\"";
   }
 
   /// The value of `key`; fails at the map's line when it is missing.
@@ -304,6 +463,701 @@ public:
     return result;
   }
 
+  // -- the network section -------------------------------------------------------
+
+  static int line_of(const YAML::Node& node) { return std::max(node.Mark().line + 1, 1); }
+
+  site_ref site_name(const YAML::Node& node, const std::string& key) const {
+    auto name = scalar(node, key);
+    if (name.empty())
+      fail(node, "'" + key + "' must name a site");
+    return {name, line_of(node)};
+  }
+
+  /// A new site's name: non-empty, without '>' (it would read as a direction).
+  std::string new_site_name(const YAML::Node& node, const std::string& key) const {
+    auto name = scalar(node, key);
+    if (name.empty() || name.find('>') != std::string::npos)
+      fail(node, "site name '" + name + "' must be non-empty, without '>'");
+    return name;
+  }
+
+  network::latency_distribution latency(const YAML::Node& node,
+                                        const std::string& key) const {
+    if (node.IsScalar()) {
+      try {
+        return parse_link_latency(node.Scalar());
+      } catch (const std::invalid_argument& e) {
+        fail(node, "'" + key + "': " + e.what());
+      }
+    }
+    if (!node.IsMap())
+      fail(node, "'" + key +
+                     "' must be a duration, a distribution like "
+                     "normal(50ms, 10ms), or a map with 'distribution'");
+    auto kind_node = required(node, "distribution", key);
+    auto kind = scalar(kind_node, "distribution");
+    auto ns = [&](const char* k) {
+      return static_cast<std::int64_t>(duration(required(node, k, key), k).count());
+    };
+    auto num = [&](const char* k) { return number(required(node, k, key), k); };
+    network::latency_distribution::model_type model;
+    if (kind == "constant") {
+      check_map(node, key, {"distribution", "value"});
+      model = network::latency::constant{ns("value")};
+    } else if (kind == "normal") {
+      check_map(node, key, {"distribution", "mean", "std"});
+      model = network::latency::normal{ns("mean"), ns("std")};
+    } else if (kind == "exponential") {
+      check_map(node, key, {"distribution", "mean"});
+      model = network::latency::exponential{ns("mean")};
+    } else if (kind == "pareto") {
+      check_map(node, key, {"distribution", "scale", "shape"});
+      model = network::latency::pareto{ns("scale"), num("shape")};
+    } else if (kind == "cubic") {
+      check_map(node, key, {"distribution", "min", "a", "scale", "clip"});
+      network::latency::cubic_jitter c;
+      c.min_ns = ns("min");
+      c.scale_ns = ns("scale");
+      if (node["a"])
+        c.a = num("a");
+      if (node["clip"])
+        c.clip = num("clip");
+      model = c;
+    } else {
+      fail(kind_node, "unknown latency distribution '" + kind +
+                          "' (known: constant, normal, exponential, pareto, cubic)");
+    }
+    try {
+      return network::latency_distribution{model};
+    } catch (const std::invalid_argument& e) {
+      fail(node, "'" + key + "': " + e.what());
+    }
+  }
+
+  std::int64_t bandwidth(const YAML::Node& node, const std::string& key) const {
+    auto text = scalar(node, key);
+    try {
+      return parse_bandwidth(text);
+    } catch (const std::invalid_argument& e) {
+      fail(node, "'" + key + "': " + e.what());
+    }
+  }
+
+  /// A probability in [0, 1], or a percentage "2%".
+  double probability(const YAML::Node& node, const std::string& key) const {
+    auto text = scalar(node, key);
+    double value = 0;
+    if (!text.empty() && text.back() == '%') {
+      YAML::Node number_part{text.substr(0, text.size() - 1)};
+      try {
+        value = number_part.as<double>() / 100.0;
+      } catch (const YAML::Exception&) {
+        fail(node,
+             "'" + key + "' must be a probability or a percentage, got '" + text + "'");
+      }
+    } else {
+      value = number(node, key);
+    }
+    if (!(value >= 0 && value <= 1))
+      fail(node, "'" + key + "' must be in [0, 1] (or 0% to 100%), got '" + text + "'");
+    return value;
+  }
+
+  /// The link property keys of `node` (latency, bandwidth, loss, ordered); the
+  /// caller has checked the map's keys.
+  link_config link_props(const YAML::Node& node) const {
+    link_config c;
+    if (auto x = node["latency"])
+      c.latency = latency(x, "latency");
+    if (auto x = node["bandwidth"])
+      c.bandwidth_bps = bandwidth(x, "bandwidth");
+    if (auto x = node["loss"])
+      c.loss_rate = probability(x, "loss");
+    if (auto x = node["ordered"])
+      c.ordered = boolean(x, "ordered");
+    return c;
+  }
+
+  /// `a-b` or `a->b`; the sites are resolved when the network is built.
+  link_ref link_text(const YAML::Node& node, const std::string& key) const {
+    link_ref l;
+    l.text = scalar(node, key);
+    l.line = line_of(node);
+    auto arrow = l.text.find("->");
+    if (arrow != std::string::npos) {
+      l.directed = true;
+      l.from = l.text.substr(0, arrow);
+      l.to = l.text.substr(arrow + 2);
+      if (l.from.empty() || l.to.empty())
+        fail(node, "link '" + l.text + "' must read a->b");
+    } else if (l.text.find('-') == std::string::npos) {
+      fail(node, "link '" + l.text + "' must read a-b (both directions) or a->b");
+    }
+    return l;
+  }
+
+  /// A link as `a-b`, `a->b` or {from, to, directed}, plus property keys when
+  /// `with_props`.
+  link_entry link_item(const YAML::Node& node, bool with_props) const {
+    link_entry e;
+    if (node.IsScalar()) {
+      e.link = link_text(node, "link");
+      return e;
+    }
+    const std::string what = "a link";
+    if (with_props)
+      check_map(
+          node, what,
+          {"link", "from", "to", "directed", "latency", "bandwidth", "loss", "ordered"});
+    else
+      check_map(node, what, {"link", "from", "to", "directed"});
+    if (auto text = node["link"]) {
+      if (node["from"] || node["to"] || node["directed"])
+        fail(node, "a link takes either 'link' or 'from'/'to', not both");
+      e.link = link_text(text, "link");
+    } else {
+      auto from = required(node, "from", what + " (or 'link')");
+      e.link.from = site_name(from, "from").name;
+      e.link.to = site_name(required(node, "to", what), "to").name;
+      e.link.line = line_of(from);
+      if (auto d = node["directed"])
+        e.link.directed = boolean(d, "directed");
+    }
+    if (with_props)
+      e.props = link_props(node);
+    return e;
+  }
+
+  std::vector<link_ref> link_list(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsSequence() || node.size() == 0)
+      fail(node, "'" + key + "' must be a non-empty list of links (a-b or a->b)");
+    std::vector<link_ref> result;
+    for (const auto& item : node)
+      result.push_back(link_item(item, false).link);
+    return result;
+  }
+
+  std::vector<site_ref> site_list(const YAML::Node& node, const std::string& key) const {
+    if (!node.IsSequence() || node.size() == 0)
+      fail(node, "'" + key + "' must be a non-empty list of site names");
+    std::vector<site_ref> result;
+    for (const auto& item : node)
+      result.push_back(site_name(item, key));
+    return result;
+  }
+
+  std::size_t size_param(const YAML::Node& node, const std::string& key,
+                         bool allow_zero) const {
+    return count32(node, key, allow_zero);
+  }
+
+  /// A position: `place: <known place>`, `lat`/`lon`, or `coordinates: [lat, lon]`.
+  void position(const YAML::Node& node, bool& has, double& lat, double& lon) const {
+    auto place = node["place"];
+    auto coords = node["coordinates"];
+    auto la = node["lat"];
+    auto lo = node["lon"];
+    int given = (place ? 1 : 0) + (coords ? 1 : 0) + ((la || lo) ? 1 : 0);
+    if (given > 1)
+      fail(node, "give one of 'place', 'coordinates' or 'lat'/'lon'");
+    if (place) {
+      auto name = scalar(place, "place");
+      auto p = network::find_place(name);
+      if (!p) {
+        std::vector<std::string> names;
+        for (const auto& k : network::known_places())
+          names.push_back(k.name);
+        fail(place, "unknown place '" + name + "' (known: " + join(names) + ")");
+      }
+      has = true;
+      lat = p->lat;
+      lon = p->lon;
+    } else if (coords) {
+      if (!coords.IsSequence() || coords.size() != 2)
+        fail(coords, "'coordinates' must be [latitude, longitude]");
+      has = true;
+      lat = number(coords[0], "latitude");
+      lon = number(coords[1], "longitude");
+    } else if (la || lo) {
+      if (!la || !lo)
+        fail(node, "a position needs both 'lat' and 'lon'");
+      has = true;
+      lat = number(la, "lat");
+      lon = number(lo, "lon");
+    }
+    if (has && (lat < -90 || lat > 90))
+      fail(node, "latitude must be in [-90, 90]");
+    if (has && (lon < -180 || lon > 180))
+      fail(node, "longitude must be in [-180, 180]");
+  }
+
+  site_config site_item(const YAML::Node& item, bool geographic) const {
+    site_config s;
+    s.line = line_of(item);
+    if (item.IsScalar()) {
+      s.name = new_site_name(item, "site");
+      if (geographic) {
+        auto p = network::find_place(s.name);
+        if (!p)
+          fail(item, "unknown place '" + s.name +
+                         "' (give {name, lat, lon} or {name, place} for others)");
+        s.has_position = true;
+        s.lat = p->lat;
+        s.lon = p->lon;
+      }
+      return s;
+    }
+    check_map(item, geographic ? "a place" : "a site",
+              {"name", "place", "lat", "lon", "coordinates", "kind"});
+    s.name = new_site_name(required(item, "name", "a site"), "name");
+    position(item, s.has_position, s.lat, s.lon);
+    if (geographic && !s.has_position) {
+      auto p = network::find_place(s.name);
+      if (!p)
+        fail(item, "place '" + s.name +
+                       "' needs a position (place, lat/lon or "
+                       "coordinates)");
+      s.has_position = true;
+      s.lat = p->lat;
+      s.lon = p->lon;
+    }
+    if (auto kind = item["kind"]) {
+      auto text = scalar(kind, "kind");
+      if (text == "host")
+        s.kind = network::site_kind::host;
+      else if (text == "exchange")
+        s.kind = network::site_kind::exchange;
+      else if (text == "agent_group")
+        s.kind = network::site_kind::agent_group;
+      else
+        fail(kind, "'kind' must be host, exchange or agent_group, got '" + text + "'");
+    }
+    return s;
+  }
+
+  std::vector<site_config> site_items(const YAML::Node& node, const std::string& key,
+                                      bool geographic) const {
+    if (!node.IsSequence() || node.size() == 0)
+      fail(node, "'" + key + "' must be a non-empty list");
+    std::vector<site_config> result;
+    for (const auto& item : node)
+      result.push_back(site_item(item, geographic));
+    return result;
+  }
+
+  std::vector<region_config> regions(const YAML::Node& node) const {
+    if (!node.IsSequence() || node.size() == 0)
+      fail(node, "'regions' must be a non-empty list");
+    std::vector<region_config> result;
+    for (const auto& item : node) {
+      const std::string what = "a region";
+      check_map(
+          item, what,
+          {"name", "nodes", "sites", "place", "coordinates", "lat", "lon", "latency"});
+      region_config r;
+      r.line = line_of(item);
+      auto name = required(item, "name", what);
+      r.name = new_site_name(name, "name");
+      for (const auto& other : result)
+        if (other.name == r.name)
+          fail(name, "region '" + r.name + "' is defined twice");
+      auto nodes = item["nodes"];
+      auto sites = item["sites"];
+      if (nodes && sites)
+        fail(item, "a region takes 'nodes' or 'sites', not both");
+      if (sites) {
+        if (!sites.IsSequence() || sites.size() == 0)
+          fail(sites, "'sites' must be a non-empty list of names");
+        for (const auto& s : sites)
+          r.sites.push_back(new_site_name(s, "sites"));
+      } else {
+        auto n =
+            size_param(required(item, "nodes", what + " (or 'sites')"), "nodes", false);
+        for (std::size_t i = 0; i < n; ++i)
+          r.sites.push_back(r.name + "_" + std::to_string(i));
+      }
+      position(item, r.has_position, r.lat, r.lon);
+      if (auto l = item["latency"])
+        r.latency = latency(l, "latency");
+      result.push_back(std::move(r));
+    }
+    return result;
+  }
+
+  std::vector<region_latency>
+  region_latencies(const YAML::Node& node, const std::vector<region_config>& rs) const {
+    if (!node.IsMap())
+      fail(node, "'inter_region_latency' must be a map of region-region: latency");
+    std::vector<region_latency> result;
+    auto is_region = [&](std::string_view name) {
+      return std::any_of(rs.begin(), rs.end(),
+                         [&](const region_config& r) { return r.name == name; });
+    };
+    for (const auto& kv : node) {
+      auto key = scalar(kv.first, "inter_region_latency");
+      // The one split at a '-' that names two regions.
+      std::vector<std::pair<std::string, std::string>> splits;
+      for (auto dash = key.find('-'); dash != std::string::npos;
+           dash = key.find('-', dash + 1))
+        if (is_region(key.substr(0, dash)) && is_region(key.substr(dash + 1)))
+          splits.emplace_back(key.substr(0, dash), key.substr(dash + 1));
+      if (splits.size() != 1)
+        fail(kv.first, splits.empty() ? "'" + key + "' does not name two regions as a-b"
+                                      : "'" + key + "' names regions ambiguously");
+      auto [a, b] = splits.front();
+      if (a == b)
+        fail(kv.first, "'" + key + "' names one region twice");
+      for (const auto& other : result)
+        if ((other.a == a && other.b == b) || (other.a == b && other.b == a))
+          fail(kv.first, "the latency between " + a + " and " + b + " is given twice");
+      result.push_back({a, b, latency(kv.second, key), line_of(kv.first)});
+    }
+    return result;
+  }
+
+  topology_config topology(const YAML::Node& node, topology_kind kind,
+                           const YAML::Node& kind_node) const {
+    topology_config t;
+    t.kind = kind;
+    t.line = line_of(kind_node);
+    auto reject = [&](std::initializer_list<const char*> keys) {
+      for (const auto* key : keys)
+        if (auto x = node[key])
+          fail(x, std::string{"'"} + key + "' does not apply to topology " +
+                      std::string{to_string(kind)});
+    };
+    const bool generated = kind <= topology_kind::scale_free;
+    if (generated) {
+      auto nodes = node["nodes"];
+      auto names = node["names"];
+      if (nodes && names)
+        fail(node, "give 'nodes' or 'names', not both");
+      if (names) {
+        if (!names.IsSequence() || names.size() == 0)
+          fail(names, "'names' must be a non-empty list of site names");
+        for (const auto& n : names)
+          t.names.push_back(new_site_name(n, "names"));
+        t.nodes = t.names.size();
+      } else {
+        t.nodes =
+            size_param(required(node, "nodes", "network (or 'names')"), "nodes", false);
+      }
+      // Every pair is a link in a mesh (and a candidate in a random graph):
+      // keep the link table within memory.
+      const bool pairwise = kind == topology_kind::mesh || kind == topology_kind::random;
+      const std::size_t cap = pairwise ? max_pairwise_nodes : max_nodes;
+      if (t.nodes > cap)
+        fail(node["nodes"] ? node["nodes"] : node["names"],
+             "a " + std::string{to_string(kind)} + " network has at most " +
+                 std::to_string(cap) + " sites, got " + std::to_string(t.nodes));
+    } else {
+      reject({"nodes", "names"});
+    }
+    auto kind_only = [&](const char* key, topology_kind k) {
+      if (auto x = node[key]; x && kind != k)
+        fail(x, std::string{"'"} + key + "' applies to topology " +
+                    std::string{to_string(k)} + " only");
+    };
+    kind_only("branching", topology_kind::tree);
+    kind_only("p", topology_kind::random);
+    kind_only("k", topology_kind::small_world);
+    kind_only("beta", topology_kind::small_world);
+    kind_only("m", topology_kind::scale_free);
+    kind_only("places", topology_kind::geographic);
+    kind_only("connect", topology_kind::geographic);
+    kind_only("nearest", topology_kind::geographic);
+    kind_only("per_hop", topology_kind::geographic);
+    kind_only("regions", topology_kind::regions);
+    kind_only("intra_region_latency", topology_kind::regions);
+    kind_only("inter_region_latency", topology_kind::regions);
+    kind_only("sites", topology_kind::custom);
+    switch (kind) {
+    case topology_kind::tree:
+      if (auto b = node["branching"])
+        t.branching = size_param(b, "branching", false);
+      break;
+    case topology_kind::random: {
+      auto p = required(node, "p", "a random network");
+      t.p = probability(p, "p");
+      break;
+    }
+    case topology_kind::small_world: {
+      auto k = required(node, "k", "a small_world network");
+      t.k = size_param(k, "k", false);
+      if (t.k % 2 != 0 || t.k < 2 || t.k >= t.nodes)
+        fail(k, "'k' must be even, at least 2 and below the node count " +
+                    std::to_string(t.nodes));
+      t.beta = probability(required(node, "beta", "a small_world network"), "beta");
+      break;
+    }
+    case topology_kind::scale_free: {
+      auto m = required(node, "m", "a scale_free network");
+      t.m = size_param(m, "m", false);
+      if (t.m >= t.nodes)
+        fail(m, "'m' must be below the node count " + std::to_string(t.nodes));
+      break;
+    }
+    case topology_kind::geographic: {
+      t.sites =
+          site_items(required(node, "places", "a geographic network"), "places", true);
+      if (auto c = node["connect"]) {
+        auto text = scalar(c, "connect");
+        if (text == "nearest")
+          t.nearest = true;
+        else if (text != "full_mesh")
+          fail(c, "'connect' must be full_mesh or nearest, got '" + text + "'");
+      }
+      if (auto k = node["nearest"]) {
+        if (!t.nearest)
+          fail(k, "'nearest' needs connect: nearest");
+        t.nearest_k = size_param(k, "nearest", false);
+      }
+      if (t.nearest && (t.nearest_k < 1 || t.nearest_k >= t.sites.size()))
+        fail(node["nearest"] ? node["nearest"] : node["connect"],
+             "'nearest' must be at least 1 and below the place count " +
+                 std::to_string(t.sites.size()));
+      if (auto h = node["per_hop"])
+        t.per_hop = duration(h, "per_hop");
+      break;
+    }
+    case topology_kind::regions:
+      t.regions = regions(required(node, "regions", "a regions network"));
+      if (auto l = node["intra_region_latency"])
+        t.intra_region_latency = latency(l, "intra_region_latency");
+      if (auto l = node["inter_region_latency"])
+        t.inter_region_latency = region_latencies(l, t.regions);
+      break;
+    case topology_kind::custom:
+      t.sites = site_items(required(node, "sites", "a custom network"), "sites", false);
+      break;
+    default:
+      break;
+    }
+    return t;
+  }
+
+  disruption_config disruption(const YAML::Node& item,
+                               std::chrono::nanoseconds run_duration) const {
+    const std::string what = "a disruption";
+    if (!item.IsMap())
+      fail(item, "a disruption must be a map with 'type'");
+    auto type = required(item, "type", what);
+    auto text = scalar(type, "type");
+    disruption_config d;
+    d.line = line_of(item);
+    std::initializer_list<std::string_view> common = {"type", "start", "duration"};
+    auto keys = [&](std::initializer_list<std::string_view> more) {
+      std::vector<std::string_view> all{common};
+      all.insert(all.end(), more.begin(), more.end());
+      return all;
+    };
+    std::vector<std::string_view> allowed;
+    if (text == "congestion") {
+      d.kind = disruption_kind::congestion;
+      allowed = keys(
+          {"links", "latency_multiplier", "bandwidth_factor", "bandwidth_reduction"});
+    } else if (text == "link_failure") {
+      d.kind = disruption_kind::link_failure;
+      allowed = keys({"links"});
+    } else if (text == "node_failure") {
+      d.kind = disruption_kind::node_failure;
+      allowed = keys({"site", "sites"});
+    } else if (text == "regional_outage") {
+      d.kind = disruption_kind::regional_outage;
+      allowed = keys(
+          {"region", "latency_multiplier", "bandwidth_factor", "bandwidth_reduction"});
+    } else if (text == "partition") {
+      d.kind = disruption_kind::partition;
+      allowed = keys({"groups"});
+    } else {
+      fail(type, "unknown disruption type '" + text +
+                     "' (known: congestion, link_failure, node_failure, "
+                     "regional_outage, partition)");
+    }
+    check_map_keys(item, "a " + text + " disruption", allowed);
+    auto start = required(item, "start", what);
+    d.start = duration(start, "start");
+    if (d.start >= run_duration)
+      fail(start, "'start' " + format_duration(d.start) +
+                      " is not before the scenario's duration " +
+                      format_duration(run_duration));
+    if (auto dur = item["duration"])
+      d.duration = positive_duration(dur, "duration");
+    switch (d.kind) {
+    case disruption_kind::congestion:
+    case disruption_kind::regional_outage: {
+      auto m = item["latency_multiplier"];
+      auto f = item["bandwidth_factor"];
+      auto r = item["bandwidth_reduction"];
+      if (m) {
+        d.latency_multiplier = number(m, "latency_multiplier");
+        if (d.latency_multiplier < 1)
+          fail(m, "'latency_multiplier' must be at least 1, got " + m.Scalar());
+      }
+      if (f && r)
+        fail(r, "give 'bandwidth_factor' or 'bandwidth_reduction', not both");
+      if (f) {
+        d.bandwidth_factor = number(f, "bandwidth_factor");
+        if (!(d.bandwidth_factor > 0 && d.bandwidth_factor <= 1))
+          fail(f, "'bandwidth_factor' must be in (0, 1], got " + f.Scalar());
+      }
+      if (r) {
+        auto reduction = number(r, "bandwidth_reduction");
+        if (!(reduction >= 0 && reduction < 1))
+          fail(r, "'bandwidth_reduction' must be in [0, 1), got " + r.Scalar());
+        d.bandwidth_factor = 1 - reduction;
+      }
+      if (d.kind == disruption_kind::congestion) {
+        d.links = link_list(required(item, "links", what), "links");
+        if (!m && !f && !r)
+          fail(item, "a congestion needs 'latency_multiplier' and/or "
+                     "'bandwidth_factor' (or 'bandwidth_reduction')");
+      } else {
+        d.region = site_name(required(item, "region", what), "region");
+        d.degrade = m || f || r;
+      }
+      break;
+    }
+    case disruption_kind::link_failure:
+      d.links = link_list(required(item, "links", what), "links");
+      for (std::size_t i = 0; i < d.links.size(); ++i)
+        if (d.links[i].directed)
+          fail(item["links"][i], "a link failure cuts both directions: write '" +
+                                     d.links[i].from + "-" + d.links[i].to + "'");
+      break;
+    case disruption_kind::node_failure: {
+      auto one = item["site"];
+      auto many = item["sites"];
+      if (one && many)
+        fail(item, "give 'site' or 'sites', not both");
+      if (one)
+        d.sites.push_back(site_name(one, "site"));
+      else if (many)
+        d.sites = site_list(many, "sites");
+      else
+        fail(item, "missing key 'site' (or 'sites') in " + what);
+      break;
+    }
+    case disruption_kind::partition: {
+      auto groups = required(item, "groups", what);
+      if (!groups.IsSequence() || groups.size() < 2)
+        fail(groups, "'groups' must be a list of at least two lists of sites");
+      for (const auto& g : groups)
+        d.groups.push_back(site_list(g, "groups"));
+      break;
+    }
+    }
+    return d;
+  }
+
+  /// check_map with a run-time list of keys.
+  void check_map_keys(const YAML::Node& node, const std::string& what,
+                      const std::vector<std::string_view>& allowed) const {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar())
+        fail(kv.first, "keys of " + what + " must be plain words");
+      auto key = kv.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        fail(kv.first, "unknown key '" + key + "' in " + what +
+                           " (allowed: " + join({allowed.begin(), allowed.end()}) + ")" +
+                           comma_hint(key));
+      if (!seen.insert(key).second)
+        fail(kv.first, "duplicate key '" + key + "' in " + what);
+    }
+  }
+
+  placement_config placement(const YAML::Node& node) const {
+    check_map(node, "placement", {"default", "hub", "oracle"});
+    placement_config p;
+    if (auto x = node["default"])
+      p.fallback = site_name(x, "default");
+    if (auto x = node["hub"])
+      p.hub = site_name(x, "hub");
+    if (auto x = node["oracle"])
+      p.oracle = site_name(x, "oracle");
+    return p;
+  }
+
+  network_config network_section(const YAML::Node& node,
+                                 std::chrono::nanoseconds run_duration) const {
+    check_map(node, "network",
+              {"topology",
+               "nodes",
+               "names",
+               "branching",
+               "p",
+               "k",
+               "beta",
+               "m",
+               "places",
+               "connect",
+               "nearest",
+               "per_hop",
+               "regions",
+               "intra_region_latency",
+               "inter_region_latency",
+               "sites",
+               "link",
+               "links",
+               "placement",
+               "disruptions"});
+    network_config n;
+    n.line = line_of(node);
+    auto kind_node = required(node, "topology", "network");
+    auto kind_text = scalar(kind_node, "topology");
+    static constexpr topology_kind kinds[] = {
+        topology_kind::star,       topology_kind::mesh,       topology_kind::ring,
+        topology_kind::tree,       topology_kind::random,     topology_kind::small_world,
+        topology_kind::scale_free, topology_kind::geographic, topology_kind::regions,
+        topology_kind::custom};
+    auto kind = std::find_if(std::begin(kinds), std::end(kinds),
+                             [&](topology_kind k) { return to_string(k) == kind_text; });
+    if (kind == std::end(kinds))
+      fail(kind_node, "unknown topology '" + kind_text +
+                          "' (known: star, mesh, ring, tree, random, small_world, "
+                          "scale_free, geographic, regions, custom)");
+    n.topology = topology(node, *kind, kind_node);
+    if (auto link = node["link"]) {
+      check_map(link, "link", {"latency", "bandwidth", "loss", "ordered"});
+      n.link = link_props(link);
+      if (n.link.latency &&
+          (*kind == topology_kind::geographic || *kind == topology_kind::regions))
+        fail(link["latency"], "a " + kind_text +
+                                  " network's latencies come from geography; "
+                                  "override single links in 'links'");
+    }
+    if (auto links = node["links"]) {
+      if (!links.IsSequence())
+        fail(links, "'links' must be a list of links");
+      for (const auto& item : links)
+        n.links.push_back(link_item(item, true));
+    } else if (*kind == topology_kind::custom) {
+      fail(node, "a custom network needs 'links'");
+    }
+    if (auto p = node["placement"])
+      n.placement = placement(p);
+    if (auto list = node["disruptions"]) {
+      if (!list.IsSequence())
+        fail(list, "'disruptions' must be a list");
+      for (const auto& item : list)
+        n.disruptions.push_back(disruption(item, run_duration));
+    }
+    return n;
+  }
+
+  access_config access(const YAML::Node& node, std::size_t group) const {
+    check_map(node, "access", {"name", "latency", "bandwidth", "loss", "ordered"});
+    access_config a;
+    a.line = line_of(node);
+    a.name = "group_" + std::to_string(group);
+    if (auto name = node["name"])
+      a.name = new_site_name(name, "name");
+    a.link = link_props(node);
+    return a;
+  }
+
   // -- sections ------------------------------------------------------------------
 
   scheduler_config scheduler(const YAML::Node& node) const {
@@ -373,9 +1227,11 @@ public:
     std::vector<shard_config> result;
     std::map<std::string, std::size_t> owner; // symbol -> shard index
     for (const auto& item : node) {
-      check_map(item, "a shard", {"symbols"});
+      check_map(item, "a shard", {"symbols", "site"});
       auto list = required(item, "symbols", "a shard");
-      shard_config shard{symbol_list(list, "symbols", known)};
+      shard_config shard{symbol_list(list, "symbols", known), {}};
+      if (auto site = item["site"])
+        shard.site = site_name(site, "site");
       std::size_t i = 0;
       for (const auto& name : shard.symbols) {
         auto [it, inserted] = owner.emplace(name, result.size());
@@ -669,9 +1525,12 @@ public:
   }
 
   agent_group_config agent_group(const YAML::Node& item,
-                                 const std::vector<symbol_config>& known) const {
+                                 const std::vector<symbol_config>& known,
+                                 std::size_t index) const {
     const std::string what = "an agent group";
-    check_map(item, what, {"count", "strategy", "params", "symbols", "start", "account"});
+    check_map(
+        item, what,
+        {"count", "strategy", "params", "symbols", "start", "account", "site", "access"});
     agent_group_config g;
     g.line = item.Mark().line + 1;
     auto count = required(item, "count", what);
@@ -711,6 +1570,10 @@ public:
         fail(acc, std::string{"account: "} + e.what());
       }
     }
+    if (auto site = item["site"])
+      g.site = site_name(site, "site");
+    if (auto acc = item["access"])
+      g.access = access(acc, index);
     return g;
   }
 
@@ -719,7 +1582,7 @@ public:
       fail(root, "a scenario must be a map (seed, duration, symbols, shards, agents)");
     check_map(root, "the scenario",
               {"name", "clock", "seed", "duration", "output", "scheduler", "symbols",
-               "shards", "fundamentals", "agents"});
+               "shards", "fundamentals", "agents", "network", "deployment"});
     const std::string what = "the scenario";
     scenario sc;
     sc.file = file_;
@@ -759,10 +1622,100 @@ public:
     if (!groups.IsSequence() || groups.size() == 0)
       fail(groups, "'agents' must be a non-empty list of agent groups");
     for (const auto& item : groups)
-      sc.agents.push_back(agent_group(item, sc.symbols));
+      sc.agents.push_back(agent_group(item, sc.symbols, sc.agents.size()));
     if (sc.agent_count() == 0)
       fail(groups, "the scenario has no agents (every count is 0)");
+    if (auto net = root["network"]) {
+      sc.network = network_section(net, sc.duration);
+      // Names, links and shapes, checked by building the plan (its errors
+      // are scenario_errors at the offending line).
+      make_network_plan(sc);
+    } else {
+      require_no_network(root["shards"], "a shard");
+      require_no_network(groups, "an agent group");
+    }
+    if (auto dep = root["deployment"])
+      sc.deployment = deployment(dep, sc);
     return sc;
+  }
+
+  /// The `deployment:` section (see "Deployment" in scenario.hpp).
+  deployment_config deployment(const YAML::Node& node, const scenario& sc) const {
+    check_map(node, "deployment",
+              {"hosts", "shards", "agents", "on_host_failure", "connect_timeout"});
+    deployment_config d;
+    d.line = node.Mark().line + 1;
+    auto host_name = [&](const YAML::Node& n, const std::string& key) {
+      auto name = scalar(n, key);
+      if (!is_host_name(name))
+        fail(n, "host name '" + name + "' must be letters, digits, '_' or '-'");
+      return name;
+    };
+    if (auto hosts = node["hosts"]) {
+      if (!hosts.IsMap() || hosts.size() == 0)
+        fail(hosts, "'hosts' must be a non-empty map of name: host:port");
+      for (const auto& kv : hosts) {
+        auto name = host_name(kv.first, "hosts");
+        for (const auto& h : d.hosts)
+          if (h.name == name)
+            fail(kv.first, "host '" + name + "' is given twice");
+        host_endpoint h;
+        try {
+          h = parse_host_address(scalar(kv.second, name));
+        } catch (const std::invalid_argument& e) {
+          fail(kv.second, std::string{"host '"} + name + "': " + e.what());
+        }
+        h.name = name;
+        h.line = kv.first.Mark().line + 1;
+        d.hosts.push_back(std::move(h));
+      }
+    }
+    auto placement = [&](const YAML::Node& map, const std::string& key, std::size_t count,
+                         const std::string& what) {
+      std::map<std::size_t, std::string> result;
+      if (!map.IsMap())
+        fail(map, "'" + key + "' must be a map of " + what + " index: host name");
+      for (const auto& kv : map) {
+        auto index = non_negative(kv.first, key);
+        if (static_cast<std::uint64_t>(index) >= count)
+          fail(kv.first, "'" + key + "': there is no " + what + " " +
+                             std::to_string(index) + " (the scenario has " +
+                             std::to_string(count) + ", numbered from 0)");
+        if (!result.emplace(static_cast<std::size_t>(index), host_name(kv.second, key))
+                 .second)
+          fail(kv.first, "'" + key + "': " + what + " " + std::to_string(index) +
+                             " is placed twice");
+      }
+      return result;
+    };
+    if (auto shards = node["shards"])
+      d.shards = placement(shards, "shards", sc.shards.size(), "shard");
+    if (auto agents = node["agents"])
+      d.agents = placement(agents, "agents", sc.agents.size(), "agent group");
+    if (auto policy = node["on_host_failure"]) {
+      auto text = scalar(policy, "on_host_failure");
+      if (text == "stop")
+        d.on_host_failure = host_failure_policy::stop;
+      else if (text == "continue")
+        d.on_host_failure = host_failure_policy::continue_;
+      else
+        fail(policy, "'on_host_failure' must be stop or continue, got '" + text + "'");
+    }
+    if (auto timeout = node["connect_timeout"])
+      d.connect_timeout = positive_duration(timeout, "connect_timeout");
+    if (sc.network)
+      fail(node, "'deployment' does not combine with 'network' (a network model runs "
+                 "in one process)");
+    return d;
+  }
+
+  /// `site` and `access` need a `network:` section.
+  void require_no_network(const YAML::Node& list, const std::string& what) const {
+    for (const auto& item : list)
+      for (const char* key : {"site", "access"})
+        if (auto x = item[key])
+          fail(x,
+               "'" + std::string{key} + "' of " + what + " needs a 'network:' section");
   }
 
   static market::account_params

@@ -48,7 +48,162 @@
 ///       max_short: 0       # units per symbol, >= 0
 ///       allow_margin: false
 ///       max_borrow: 0      # money units, >= 0
+///     site: node_3         # optional, needs `network:`; where the group sits
+///     access:              # optional, needs `network:`: the group's own access
+///       latency: 100ms     # site behind one access link to `site` (an agent
+///       bandwidth: 500kbps # network profile); properties as in network.link,
+///       loss: 0.02         # unset ones from network.link
+///       name: momentum_access  # optional; default group_<i> (i from 0)
+/// network: {...}           # optional; see "Network" below
+/// deployment: {...}        # optional; see "Deployment" below
 /// ```
+///
+/// Shards take `site: <site>` too (`- {symbols: [ACME], site: node_1}`).
+///
+/// ## Network
+///
+/// Without `network:`, messages go straight from sender to receiver. With it,
+/// the run spawns a network (network/network_actor.hpp) of sites and directed
+/// links, places every shard, the signal hub, the fundamental oracle and every
+/// agent group at a site, and changes the network's state on a schedule.
+///
+/// ```yaml
+/// network:
+///   topology: star         # required: star | mesh | ring | tree | random |
+///                          # small_world | scale_free | geographic | regions |
+///                          # custom
+///   # -- generated shapes: sites node_0 .. node_{n-1} unless `names` --------
+///   nodes: 8               # star, mesh, ring, tree, random, small_world,
+///                          # scale_free; >= 1, at most 100,000 (2,000 for
+///                          # mesh and random)
+///   names: [a, b, c]       # optional; n names instead of `nodes`
+///   branching: 2           # tree; >= 1 (default 2); site i's parent: (i-1)/b
+///   p: 0.3                 # random (Erdos-Renyi G(n, p)); in [0, 1]. The graph
+///                          # is drawn again (next derived seed) until it is
+///                          # connected, at most 1000 times
+///   k: 4                   # small_world: neighbours (even, 2 <= k < n);
+///   beta: 0.1              #   rewiring probability in [0, 1]
+///   m: 2                   # scale_free (Barabasi-Albert): links per new site
+///   # -- geographic: one site per place, latency from distance ----------------
+///   places: ["New York", London, {name: lab, lat: 47.4, lon: 8.5}]
+///                          # a known place (network/generators.hpp:
+///                          # known_places) or a name with lat/lon (degrees)
+///   connect: full_mesh     # full_mesh (default) | nearest (each place to its
+///   nearest: 2             #   `nearest` closest ones)
+///   per_hop: 1ms           # added to each link's fibre latency (default 0)
+///   # -- regions: the global shape ------------------------------------------
+///   regions:
+///     - name: us_east      # unique
+///       nodes: 4           # sites us_east_0 .. us_east_3 (or `sites: [...]`)
+///       place: New York    # or coordinates: [40.7128, -74.0060]
+///       latency: 1ms       # optional: intra-region links (default
+///                          # intra_region_latency)
+///   intra_region_latency: 1ms  # optional (default 1ms): every pair of sites
+///                          # within a region is linked with it
+///   inter_region_latency:  # region pair -> latency of the link between the
+///     us_east-us_west: 80ms #  regions' first sites (their gateways); every
+///                          # pair of regions is linked, a pair missing here
+///                          # gets the great-circle fibre latency of the
+///                          # regions' coordinates (an error without them)
+///   # -- custom: sites and links listed ---------------------------------------
+///   sites:                 # custom only
+///     - exchange           # a name, or
+///     - {name: ny, place: New York, kind: exchange}  # kind: host (default) |
+///     - {name: x, lat: 1.5, lon: 2}                  #   exchange | agent_group
+///   # -- every topology ----------------------------------------------------
+///   link:                  # default properties of every link
+///     latency: normal(50ms, 10ms)  # see "Latency" below; default 0. Not
+///                          # allowed with geographic and regions (their
+///                          # latencies come from geography and the table)
+///     bandwidth: 1000kbps  # bps, kbps, Mbps, Gbps (1000-based; decimals ok);
+///                          # default 10Gbps
+///     loss: 0.01           # probability in [0, 1], or a percentage "1%"
+///     ordered: true        # no overtaking within a link (default true)
+///   links:                 # custom: the links; otherwise: overrides of
+///     - node_0-node_1      #   existing links (an unknown link is an error)
+///     - {link: node_0->node_1, latency: 5ms, bandwidth: 10Mbps, loss: 0}
+///     - {from: a, to: b, directed: false, latency: exponential(3ms)}
+///   placement:             # optional; every place defaults to `default`
+///     default: node_0      # optional; default: the first site
+///     hub: node_0          # the signal hub (agents' signals)
+///     oracle: node_0       # the fundamental oracle
+///   disruptions:           # optional; each: a begin and an end
+///     - type: congestion   # latency x multiplier, bandwidth x factor
+///       links: [node_0-node_1, node_1->node_2]
+///       start: 10s         # >= 0, before the scenario's duration
+///       duration: 20s      # > 0; optional: without it, no end (lasts the run)
+///       latency_multiplier: 3   # >= 1 (default 1)
+///       bandwidth_factor: 0.5   # in (0, 1] (default 1), or
+///                               # bandwidth_reduction: 0.5, in [0, 1)
+///     - {type: link_failure, links: [node_2-node_5], start: 5s, duration: 10s}
+///     - {type: node_failure, site: node_3, start: 5s, duration: 10s}
+///                          # or sites: [node_3, node_4]
+///     - {type: regional_outage, region: us_west, start: 5s, duration: 10s}
+///                          # regions topology: the region's sites go down;
+///                          # with latency_multiplier (and/or bandwidth_factor)
+///                          # they stay up and every link touching the region
+///                          # is congested instead
+///     - {type: partition, groups: [[node_0, node_1], [node_2, us_west]],
+///        start: 5s, duration: 10s}
+///                          # every link between two different groups goes
+///                          # down (members: sites or region names; groups
+///                          # disjoint); sites in no group keep their links
+/// ```
+///
+/// ## Deployment
+///
+/// Spreads a real-time run over `marketsim node` processes (one per host;
+/// `marketsim run --hosts`). The host that starts the run keeps the signal
+/// hub, the fundamental oracle and the market-data recorder, and everything
+/// the deployment does not place elsewhere.
+///
+/// ```yaml
+/// deployment:
+///   hosts:                 # optional; name: host:port of a `marketsim node`;
+///     a: 127.0.0.1:7001    #   `--hosts a=host:port,...` adds or replaces
+///     b: 127.0.0.1:7002
+///   shards: {0: a}         # optional; shard index (from 0) -> host name
+///   agents: {2: b}         # optional; agent group index (from 0) -> host name
+///   on_host_failure: stop  # optional; stop (default): end the run, exit
+///                          # non-zero | continue: go on with what is left
+///   connect_timeout: 5s    # optional; connecting and each setup step, > 0
+/// ```
+///
+/// Without `deployment:`, `--hosts` puts every shard on the first host and
+/// the agent groups round-robin on the others (on the first if alone).
+/// Host names are words of letters, digits, `_` and `-`; every name used
+/// needs an address (in `hosts:` or `--hosts`). Virtual time runs in one
+/// process: a run across hosts needs `clock: real` (or `--clock real`), and
+/// `deployment:` does not combine with `network:`.
+///
+/// Links: `a-b` names both directions, `a->b` one (site names containing `-`
+/// are fine as long as exactly one split names two sites). `{from, to}` is
+/// `from-to`, or `from->to` with `directed: true`. A link failure always cuts
+/// both directions, so it takes `a-b` links only.
+///
+/// Latency: a duration (`5ms`: constant), a text as network/latency.hpp's
+/// parse_latency reads (`normal(50ms, 10ms)`, `exponential(30ms)`,
+/// `pareto(10ms, 2.5)`, `cubic(1ms, 0.5, 1ms)`, `cubic(1ms, 0.5, 1ms, 0.2)`),
+/// or a map: `{distribution: normal, mean: 50ms, std: 10ms}`,
+/// `{distribution: exponential, mean: 30ms}`, `{distribution: constant,
+/// value: 5ms}`, `{distribution: pareto, scale: 10ms, shape: 2.5}`,
+/// `{distribution: cubic, min: 1ms, a: 0.5, scale: 1ms, clip: 0.1}`.
+/// Routing uses each link's mean latency (a Pareto without a mean: its scale).
+///
+/// Placement: a shard's or group's `site`, else placement.default, else the
+/// first site. A group with `access` sits at its own access site (kind
+/// agent_group) linked to its `site`; app/network_plan.hpp's group_sites
+/// names the access site. Sites holding a shard become kind exchange.
+///
+/// The network's seed is derive_seed(seed, network_seed_tag); random shapes
+/// draw from it. The network must be connected (every site reaches every
+/// other) before any disruption.
+///
+/// Disruptions become events at absolute times (start and start + duration);
+/// at equal times ends come before begins, otherwise file order. Overlapping
+/// disruptions are allowed and not merged: each end restores the normal state
+/// (multiplier 1, factor 1, up) of what its disruption touched, even if
+/// another disruption still covers it.
 ///
 /// Unknown keys are errors, never ignored. Every error is `file:line: what`,
 /// the line being that of the offending key or value.
@@ -61,11 +216,14 @@
 /// symbols, when they all share one). A strategy's `symbols` parameter given
 /// in `params` also sets the symbols the agents trade.
 
+#include "network/latency.hpp"
+#include "network/topology.hpp"
 #include "strategies/params.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -110,9 +268,19 @@ struct symbol_config {
   friend bool operator==(const symbol_config&, const symbol_config&) = default;
 };
 
+/// A site named in the file, with the line of the name (for errors found
+/// when the network is built).
+struct site_ref {
+  std::string name; ///< "" when not given
+  int line = 0;
+
+  friend bool operator==(const site_ref&, const site_ref&) = default;
+};
+
 struct shard_config {
   /// Names of the symbols this shard trades (each in `scenario::symbols`).
   std::vector<std::string> symbols;
+  site_ref site; ///< with `network:` only
 
   friend bool operator==(const shard_config&, const shard_config&) = default;
 };
@@ -154,6 +322,167 @@ struct account_config {
   friend bool operator==(const account_config&, const account_config&) = default;
 };
 
+// -- the network section (see "Network" above) -------------------------------------
+
+/// Link properties as written; unset ones come from the level above
+/// (a link's override, then network.link, then the built-in default).
+struct link_config {
+  std::optional<network::latency_distribution> latency;
+  std::optional<std::int64_t> bandwidth_bps;
+  std::optional<double> loss_rate;
+  std::optional<bool> ordered;
+
+  friend bool operator==(const link_config&, const link_config&) = default;
+};
+
+/// `a-b` (both directions) or `a->b` (directed).
+struct link_ref {
+  std::string from;
+  std::string to;
+  bool directed = false;
+  /// The text as written, e.g. "node_0-node_1" ("" for {from, to}).
+  std::string text;
+  int line = 0;
+
+  friend bool operator==(const link_ref&, const link_ref&) = default;
+};
+
+struct link_entry {
+  link_ref link;
+  link_config props;
+
+  friend bool operator==(const link_entry&, const link_entry&) = default;
+};
+
+struct site_config {
+  std::string name;
+  network::site_kind kind = network::site_kind::host;
+  bool has_position = false;
+  double lat = 0; ///< degrees
+  double lon = 0; ///< degrees
+  int line = 0;
+
+  friend bool operator==(const site_config&, const site_config&) = default;
+};
+
+struct region_config {
+  std::string name;
+  std::vector<std::string> sites; ///< names, first = gateway
+  bool has_position = false;
+  double lat = 0;
+  double lon = 0;
+  std::optional<network::latency_distribution> latency; ///< intra-region
+  int line = 0;
+
+  friend bool operator==(const region_config&, const region_config&) = default;
+};
+
+struct region_latency {
+  std::string a;
+  std::string b;
+  network::latency_distribution latency;
+  int line = 0;
+
+  friend bool operator==(const region_latency&, const region_latency&) = default;
+};
+
+/// The generated shapes come first (star .. scale_free): the parser relies
+/// on that order.
+enum class topology_kind {
+  star,
+  mesh,
+  ring,
+  tree,
+  random,
+  small_world,
+  scale_free,
+  geographic,
+  regions,
+  custom
+};
+
+std::string_view to_string(topology_kind x);
+
+struct topology_config {
+  topology_kind kind = topology_kind::star;
+  std::size_t nodes = 0;
+  std::vector<std::string> names; ///< generated shapes: given names, or empty
+  std::size_t branching = 2;      ///< tree
+  double p = 0;                   ///< random
+  std::size_t k = 0;              ///< small_world
+  double beta = 0;                ///< small_world
+  std::size_t m = 0;              ///< scale_free
+  /// geographic: the places (with positions); custom: the sites.
+  std::vector<site_config> sites;
+  bool nearest = false;      ///< geographic: connect: nearest
+  std::size_t nearest_k = 2; ///< geographic: nearest
+  std::chrono::nanoseconds per_hop{0};
+  std::vector<region_config> regions;
+  network::latency_distribution intra_region_latency =
+      network::latency::constant{1'000'000};
+  std::vector<region_latency> inter_region_latency;
+  int line = 0; ///< of `topology`
+
+  friend bool operator==(const topology_config&, const topology_config&) = default;
+};
+
+enum class disruption_kind {
+  congestion,
+  link_failure,
+  node_failure,
+  regional_outage,
+  partition
+};
+
+std::string_view to_string(disruption_kind x);
+
+struct disruption_config {
+  disruption_kind kind = disruption_kind::congestion;
+  std::chrono::nanoseconds start{0};
+  /// Empty: no end, the disruption lasts the run.
+  std::optional<std::chrono::nanoseconds> duration;
+  std::vector<link_ref> links;               ///< congestion, link_failure
+  std::vector<site_ref> sites;               ///< node_failure
+  site_ref region;                           ///< regional_outage
+  std::vector<std::vector<site_ref>> groups; ///< partition: sites or regions
+  double latency_multiplier = 1;             ///< congestion, regional_outage
+  double bandwidth_factor = 1;               ///< congestion, regional_outage
+  /// regional_outage: true when it congests (a multiplier or factor given)
+  /// rather than takes the region's sites down.
+  bool degrade = false;
+  int line = 0;
+
+  friend bool operator==(const disruption_config&, const disruption_config&) = default;
+};
+
+struct placement_config {
+  site_ref fallback; ///< `default`
+  site_ref hub;
+  site_ref oracle;
+
+  friend bool operator==(const placement_config&, const placement_config&) = default;
+};
+
+struct network_config {
+  topology_config topology;
+  link_config link; ///< defaults of every link
+  std::vector<link_entry> links;
+  placement_config placement;
+  std::vector<disruption_config> disruptions;
+  int line = 0; ///< of `network`
+
+  friend bool operator==(const network_config&, const network_config&) = default;
+};
+
+/// An agent group's own site behind an access link.
+struct access_config {
+  std::string name; ///< the access site's name
+  link_config link;
+  int line = 0;
+
+  friend bool operator==(const access_config&, const access_config&) = default;
+};
+
 /// `count` agents running the same strategy with the same parameters (each
 /// with its own random stream).
 struct agent_group_config {
@@ -165,6 +494,9 @@ struct agent_group_config {
   std::vector<std::string> symbols;
   std::chrono::nanoseconds start{0};
   account_config account;
+  site_ref site; ///< with `network:` only
+  /// The group's access link (an agent network profile), with `network:` only.
+  std::optional<access_config> access;
   /// Line of the group in the file (for errors found later, e.g. at spawn).
   int line = 0;
 };
@@ -172,6 +504,46 @@ struct agent_group_config {
 enum class scheduler_policy { stealing, sharing };
 
 std::string_view to_string(scheduler_policy x);
+
+// -- the deployment section (see "Deployment" above) ---------------------------------
+
+/// What a run across hosts does when it loses one.
+enum class host_failure_policy {
+  stop,     ///< end the run: results of what is left, a non-zero exit
+  continue_ ///< go on with the actors of the other hosts
+};
+
+std::string_view to_string(host_failure_policy x);
+
+/// A `marketsim node` to run on: `name=host:port` on the command line,
+/// `name: host:port` in `deployment.hosts`.
+struct host_endpoint {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 0;
+  int line = 0; ///< 0 when from the command line
+
+  friend bool operator==(const host_endpoint&, const host_endpoint&) = default;
+};
+
+/// Parses `host:port` (IPv6: `[::1]:port`) into host and port; `name`
+/// stays empty. Throws std::invalid_argument.
+host_endpoint parse_host_address(std::string_view text);
+
+/// Parses a `--hosts` list: `name=host:port,...` (an entry without `name=`
+/// is named by its address). Throws std::invalid_argument.
+std::vector<host_endpoint> parse_host_list(std::string_view text);
+
+struct deployment_config {
+  std::vector<host_endpoint> hosts;          ///< in file order
+  std::map<std::size_t, std::string> shards; ///< shard index -> host name
+  std::map<std::size_t, std::string> agents; ///< group index -> host name
+  host_failure_policy on_host_failure = host_failure_policy::stop;
+  std::chrono::nanoseconds connect_timeout{std::chrono::seconds{5}};
+  int line = 0; ///< of `deployment`
+
+  friend bool operator==(const deployment_config&, const deployment_config&) = default;
+};
 
 struct scheduler_config {
   std::uint32_t threads = 0; ///< 0: one per core
@@ -195,6 +567,11 @@ struct scenario {
   bool has_fundamentals = false;
   fundamentals_config fundamentals;
   std::vector<agent_group_config> agents;
+  /// The `network:` section; none: messages go straight to their receiver.
+  std::optional<network_config> network;
+  /// The `deployment:` section; none: every actor in one process unless the
+  /// command line gives hosts.
+  std::optional<deployment_config> deployment;
 
   /// Index of `name` in `symbols`; throws std::out_of_range when absent
   /// (cannot happen for a validated scenario's own names).
@@ -222,6 +599,14 @@ scenario load_scenario(const std::string& path,
 /// gives the default scenario name (its stem). Throws scenario_error.
 scenario parse_scenario(std::string_view yaml, const std::string& file,
                         const strategies::strategy_registry& registry);
+
+/// Parses `1000kbps`, `10Mbps`, `1.5Gbps`, `800bps` (1000-based; the result
+/// rounded to the bit/s, >= 1); throws std::invalid_argument.
+std::int64_t parse_bandwidth(std::string_view text);
+
+/// Parses a link latency given as text: a duration (`5ms`, constant) or a
+/// distribution as network::parse_latency reads; throws std::invalid_argument.
+network::latency_distribution parse_link_latency(std::string_view text);
 
 /// Parses `5s`, `500ms`, `250us`, `100ns`, `2m`; throws std::invalid_argument.
 std::chrono::nanoseconds parse_duration(std::string_view text);

@@ -1,7 +1,6 @@
 #include "network/link_model.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -11,36 +10,6 @@
 namespace marketsim::network {
 
 namespace {
-
-// -- log-scaled histogram --
-// Values below 2^sub_bits have a bucket each; above, a power of two
-// [2^e, 2^(e+1)) is split into 2^sub_bits equal buckets.
-constexpr int sub_bits = 5;
-constexpr std::uint64_t sub_count = 1u << sub_bits;
-
-std::size_t bucket_of(std::int64_t ns) {
-  auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0));
-  if (v < sub_count)
-    return static_cast<std::size_t>(v);
-  const int e = std::bit_width(v) - 1; // >= sub_bits
-  const std::uint64_t sub = (v >> (e - sub_bits)) & (sub_count - 1);
-  return static_cast<std::size_t>(sub_count + (e - sub_bits) * sub_count + sub);
-}
-
-struct bucket_range {
-  std::int64_t lo;
-  std::int64_t width;
-};
-
-bucket_range range_of(std::size_t index) {
-  if (index < sub_count)
-    return {static_cast<std::int64_t>(index), 1};
-  const std::uint64_t rest = index - sub_count;
-  const int shift = static_cast<int>(rest / sub_count);
-  const std::uint64_t sub = rest % sub_count;
-  return {static_cast<std::int64_t>((sub_count + sub) << shift),
-          static_cast<std::int64_t>(1) << shift};
-}
 
 std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
   std::int64_t r;
@@ -111,48 +80,15 @@ delivery link_model::transmit(std::int64_t now_ns, std::size_t bytes) {
   } else {
     ++stats_.delivered;
     last_deliver_at_ = std::max(last_deliver_at_, d.deliver_at_ns);
-    record_latency(d.deliver_at_ns - now_ns);
+    latency_.record(d.deliver_at_ns - now_ns);
   }
   return d;
 }
 
-void link_model::record_latency(std::int64_t ns) {
-  if (stats_.delivered == 1) {
-    stats_.latency_min_ns = ns;
-    stats_.latency_max_ns = ns;
-  } else {
-    stats_.latency_min_ns = std::min(stats_.latency_min_ns, ns);
-    stats_.latency_max_ns = std::max(stats_.latency_max_ns, ns);
-  }
-  const std::size_t b = bucket_of(ns);
-  if (histogram_.size() <= b)
-    histogram_.resize(b + 1, 0);
-  ++histogram_[b];
-}
-
-std::int64_t link_model::latency_percentile(double q) const {
-  if (stats_.delivered == 0)
-    return 0;
-  q = std::clamp(q, 0.0, 1.0);
-  // The rank-th smallest sample, rank = ceil(q n), at least 1.
-  auto rank =
-      static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(stats_.delivered)));
-  rank = std::clamp<std::uint64_t>(rank, 1, stats_.delivered);
-  std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < histogram_.size(); ++i) {
-    seen += histogram_[i];
-    if (seen >= rank) {
-      const auto r = range_of(i);
-      // The bucket's midpoint, never outside what was observed.
-      return std::clamp(r.lo + (r.width - 1) / 2, stats_.latency_min_ns,
-                        stats_.latency_max_ns);
-    }
-  }
-  return stats_.latency_max_ns;
-}
-
 link_stats link_model::stats() const {
   link_stats s = stats_;
+  s.latency_min_ns = latency_.min();
+  s.latency_max_ns = latency_.max();
   s.latency_p50_ns = latency_percentile(0.50);
   s.latency_p90_ns = latency_percentile(0.90);
   s.latency_p99_ns = latency_percentile(0.99);

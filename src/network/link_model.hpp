@@ -34,18 +34,19 @@
 /// ## Statistics
 ///
 /// Counts and sums are exact. Latency percentiles (deliver_at - now of the
-/// delivered messages) come from a log-scaled histogram: exact below 32 ns,
-/// then 32 buckets per power of two, so a reported percentile is within 1/32
-/// (3.1 %) of the true sample percentile; min and max are exact. Memory is
-/// bounded (at most 1,888 counters) whatever the number of messages, and
-/// nothing is sampled, so statistics are deterministic too.
+/// delivered messages) come from a latency_histogram (latency_histogram.hpp):
+/// exact below 32 ns, then 32 buckets per power of two, so a reported
+/// percentile is within 1/32 (3.1 %) of the true sample percentile; min and
+/// max are exact. Memory is bounded (at most 1,888 counters) whatever the
+/// number of messages, and nothing is sampled, so statistics are
+/// deterministic too.
 
 #include "actors/random.hpp"
 #include "network/latency.hpp"
+#include "network/latency_histogram.hpp"
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 namespace marketsim::network {
 
@@ -116,11 +117,12 @@ public:
 
   /// Latency percentile q in [0, 1] of delivered messages (see the header
   /// comment for its precision); 0 when nothing was delivered.
-  std::int64_t latency_percentile(double q) const;
+  std::int64_t latency_percentile(double q) const { return latency_.percentile(q); }
+
+  /// The latencies of delivered messages behind the percentiles.
+  const latency_histogram& latencies() const { return latency_; }
 
 private:
-  void record_latency(std::int64_t ns);
-
   link_params params_;
   actors::random_stream rng_;
   double bandwidth_factor_ = 1;
@@ -128,8 +130,8 @@ private:
   std::int64_t effective_bps_;
   std::int64_t busy_until_ = 0;
   std::int64_t last_deliver_at_ = 0;
-  link_stats stats_;
-  std::vector<std::uint64_t> histogram_; ///< grows to the highest bucket used
+  link_stats stats_; ///< all but the latency fields, which come from latency_
+  latency_histogram latency_;
 };
 
 } // namespace marketsim::network

@@ -1,18 +1,19 @@
 #include "network/network_actor.hpp"
 
 #include "actors/random.hpp"
+#include "network/link_actor.hpp"
+#include "network/port.hpp"
 
 #include <caf/all.hpp>
 #include <caf/binary_serializer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <map>
-#include <optional>
+#include <memory>
 #include <set>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -31,145 +32,60 @@ namespace {
 
 using pair_key = std::pair<site_id, site_id>;
 
-struct network_state {
+struct controller_state {
+  std::shared_ptr<network_shared> net;
   topology topo;
-  std::map<pair_key, link_model> links;
-  /// Routes by (from, to); nullopt: no route on the current state.
-  std::map<pair_key, std::optional<route>> routes;
-  std::map<pair_key, actors::net_route_count> counts;
-  /// Dense per-hop tables, indexed by from * site_count + to: the next site
-  /// on the current route (next_unknown until looked up, no_route when there
-  /// is none) and the link model of each directed link (null: no link). The
-  /// hot path of every hop reads these, never the maps.
-  std::vector<std::int64_t> next_hop;
-  std::vector<link_model*> link_at;
+  std::shared_ptr<const route_snapshot> routes; ///< cached; see network_shared
+  std::uint64_t routes_seen = 0;
+  /// Route counts made here: sent; unroutable or delivered at the first
+  /// site (the deliveries within a site). (The link actors count the rest,
+  /// and sent for port traffic.)
+  route_counter counts;
+  std::map<pair_key, route_deliveries> delivered;
   std::set<pair_key> logged_unroutable;
   bool logged_unserializable = false;
   std::uint64_t unserializable = 0;
-  caf::actor_clock::time_point start;
   std::vector<char> buffer; ///< reused for payload sizes
 
   static inline const char* name = "marketsim.network";
+
+  actors::net_route_count& count_for(site_id from, site_id to) {
+    return counts.at(from, to);
+  }
 };
 
-using network_pointer = actors::network_actor::stateful_pointer<network_state>;
+using controller_pointer = actors::network_actor::stateful_pointer<controller_state>;
 
-std::int64_t now_ns(network_pointer self) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now() -
-                                                              self->state.start)
-      .count();
-}
-
-const std::optional<route>& cached_route(network_state& st, site_id from, site_id to) {
-  auto key = pair_key{from, to};
-  auto i = st.routes.find(key);
-  if (i == st.routes.end()) {
-    std::optional<route> r;
-    if (from < st.topo.site_count() && to < st.topo.site_count())
-      r = st.topo.route(from, to);
-    i = st.routes.emplace(key, std::move(r)).first;
-  }
-  return i->second;
-}
-
-constexpr std::int64_t next_unknown = -2;
-constexpr std::int64_t no_route = -1;
-
-/// The next site from `at` towards `to` on the current route, or no_route.
-std::int64_t next_site(network_state& st, site_id at, site_id to) {
-  const auto n = st.topo.site_count();
-  if (at >= n || to >= n)
-    return no_route;
-  auto& slot = st.next_hop[static_cast<std::size_t>(at) * n + to];
-  if (slot == next_unknown) {
-    const auto& r = cached_route(st, at, to);
-    slot = !r ? no_route : r->hops.size() < 2 ? std::int64_t{to} : std::int64_t{r->hops[1]};
-  }
-  return slot;
-}
-
-actors::net_route_count& count_for(network_state& st, site_id from, site_id to) {
-  auto key = pair_key{from, to};
-  auto i = st.counts.find(key);
-  if (i == st.counts.end()) {
-    actors::net_route_count c;
-    c.from = from;
-    c.to = to;
-    i = st.counts.emplace(key, c).first;
-  }
-  return i->second;
-}
-
-/// Puts `payload` into `dest`'s mailbox as if it came from `reply_to`, or
-/// from the current sender (the original one) when that is null, now or at
-/// `at_ns`.
-void deliver(network_pointer self, std::optional<std::int64_t> at_ns,
-             const caf::actor& dest, const caf::actor& reply_to, caf::message payload) {
-  auto sender = reply_to ? caf::actor_cast<caf::strong_actor_ptr>(reply_to)
-                         : self->current_sender();
-  auto element = caf::make_mailbox_element(std::move(sender), caf::make_message_id(),
-                                           caf::mailbox_element::forwarding_stack{},
-                                           std::move(payload));
-  auto receiver = caf::actor_cast<caf::strong_actor_ptr>(dest);
-  if (!at_ns) {
-    receiver->enqueue(std::move(element), self->context());
-    return;
-  }
-  auto when = self->state.start + std::chrono::nanoseconds{*at_ns};
-  self->clock().schedule_message(when, std::move(receiver), std::move(element));
-}
-
-/// Sends a hop to the network itself at `at_ns`, keeping the original sender.
-void schedule_hop(network_pointer self, std::int64_t at_ns, actors::net_hop hop) {
-  auto element = caf::make_mailbox_element(self->current_sender(), caf::make_message_id(),
-                                           caf::mailbox_element::forwarding_stack{},
-                                           caf::make_message(std::move(hop)));
-  auto when = self->state.start + std::chrono::nanoseconds{at_ns};
-  self->clock().schedule_message(when, caf::actor_cast<caf::strong_actor_ptr>(self),
-                                 std::move(element));
-}
-
-/// One hop of a message at site `hop.at`, at the current time: the route is
-/// looked up from here (so messages in flight follow a reroute), the first
-/// link of it transmits the message now, and the message goes on at that
-/// link's delivery time -- to its destination, or as the next hop. Links
-/// therefore see their messages in time order, as a real queue does.
-void forward(network_pointer self, actors::net_hop& hop) {
+/// A hop at site hop.at, now: delivered if that is its destination, else
+/// handed to the first link of the current route (with the current sender,
+/// the original one, kept), else counted as unroutable.
+void dispatch(controller_pointer self, actors::net_hop&& hop) {
   auto& st = self->state;
-  auto& count = count_for(st, hop.origin, hop.to);
-  const auto next_or_none = next_site(st, hop.at, hop.to);
-  if (next_or_none == no_route) {
-    ++count.unroutable;
+  const auto first = st.net->current(st.routes, st.routes_seen).first(hop.at, hop.to);
+  if (first == route_snapshot::no_route) {
+    ++st.count_for(hop.origin, hop.to).unroutable;
     if (st.logged_unroutable.insert({hop.at, hop.to}).second)
       spdlog::warn("network: no route from site {} to site {}; counted as unroutable "
                    "(logged once per pair)",
                    hop.at, hop.to);
     return;
   }
-  const auto next = static_cast<site_id>(next_or_none);
-  if (hop.at == hop.to) {
-    ++count.delivered;
-    deliver(self, std::nullopt, hop.dest, hop.reply_to, std::move(hop.payload));
+  if (first == route_snapshot::here) {
+    st.delivered[{hop.origin, hop.to}].record(
+        hop.bytes, st.net->ns_at(self->clock().now()) - hop.entered_ns, hop.queueing_ns);
+    auto sender = hop.reply_to ? caf::actor_cast<caf::strong_actor_ptr>(hop.reply_to)
+                               : self->current_sender();
+    deliver_payload(self, std::move(hop.dest), std::move(sender), std::move(hop.payload),
+                    nullptr);
     return;
   }
-  auto* link = st.link_at[static_cast<std::size_t>(hop.at) * st.topo.site_count() + next];
-  auto d = link->transmit(now_ns(self), hop.bytes);
-  if (d.lost) {
-    ++count.dropped;
-    return;
-  }
-  if (next == hop.to) {
-    ++count.delivered;
-    deliver(self, d.deliver_at_ns, hop.dest, hop.reply_to, std::move(hop.payload));
-    return;
-  }
-  hop.at = next;
-  schedule_hop(self, d.deliver_at_ns, std::move(hop));
+  send_hop(self, st.net->links[static_cast<std::size_t>(first)], self->current_sender(),
+           std::move(hop), nullptr);
 }
 
-void on_send(network_pointer self, actors::net_send& msg) {
+void on_send(controller_pointer self, actors::net_send& msg) {
   auto& st = self->state;
-  auto& count = count_for(st, msg.from, msg.to);
+  auto& count = st.count_for(msg.from, msg.to);
   ++count.sent;
   if (!msg.dest) {
     // A send to nobody is a caller bug; count it as undeliverable, loudly.
@@ -194,124 +110,188 @@ void on_send(network_pointer self, actors::net_send& msg) {
                       "({}), not delivered (logged once; see "
                       "net_stats::unserializable)",
                       msg.from, msg.to,
-                      err ? self->system().render(err) : std::string{"unregistered type"});
+                      err ? self->system().render(err)
+                          : std::string{"unregistered type"});
       }
       return;
     }
   }
-  actors::net_hop hop{msg.from,
-                      msg.from,
-                      msg.to,
-                      st.buffer.size(),
-                      std::move(msg.dest),
-                      std::move(msg.payload),
-                      std::move(msg.reply_to)};
-  forward(self, hop);
+  dispatch(self, actors::net_hop{.origin = msg.from,
+                                 .at = msg.from,
+                                 .to = msg.to,
+                                 .fresh = false,
+                                 .bytes = st.buffer.size(),
+                                 .entered_ns = st.net->ns_at(self->clock().now()),
+                                 .queueing_ns = 0,
+                                 .dest = std::move(msg.dest),
+                                 .payload = std::move(msg.payload),
+                                 .reply_to = std::move(msg.reply_to)});
 }
 
-actors::net_stats make_stats(const network_state& st) {
+/// The network's statistics from the controller's counts and the link
+/// actors' answers (in link order). A pair's counts from several places
+/// (the controller, the link actors where its messages ended) add up, and
+/// their latency histograms merge (add_route_count), so the percentiles are
+/// exact over all of the pair's deliveries.
+actors::net_stats merge_stats(const controller_state& st,
+                              const std::vector<actors::net_stats>& parts) {
   actors::net_stats out;
-  out.links.reserve(st.links.size());
-  for (const auto& [key, model] : st.links) {
-    auto s = model.stats();
-    actors::net_link_stats l;
-    l.from = key.first;
-    l.to = key.second;
-    l.messages = s.messages;
-    l.bytes = s.bytes;
-    l.drops = s.drops;
-    l.total_queueing_ns = s.total_queueing_ns;
-    l.max_queueing_ns = s.max_queueing_ns;
-    l.latency_min_ns = s.latency_min_ns;
-    l.latency_p50_ns = s.latency_p50_ns;
-    l.latency_p90_ns = s.latency_p90_ns;
-    l.latency_p99_ns = s.latency_p99_ns;
-    l.latency_max_ns = s.latency_max_ns;
-    out.links.push_back(l);
+  std::map<pair_key, actors::net_route_count> routes;
+  for (const auto& c : st.counts.list())
+    add_route_count(routes[{c.from, c.to}], c);
+  for (const auto& [key, d] : st.delivered)
+    add_route_count(routes[key], route_count_of(key.first, key.second, d));
+  out.links.reserve(parts.size());
+  for (const auto& p : parts) {
+    out.links.insert(out.links.end(), p.links.begin(), p.links.end());
+    for (const auto& c : p.routes)
+      add_route_count(routes[{c.from, c.to}], c);
   }
-  out.routes.reserve(st.counts.size());
-  for (const auto& [key, c] : st.counts)
+  out.routes.reserve(routes.size());
+  for (const auto& [key, c] : routes)
     out.routes.push_back(c);
   out.unserializable = st.unserializable;
   return out;
 }
 
-/// Applies one state change and drops every cached route; a rejected change
-/// (std::invalid_argument from the topology, std::out_of_range for an unknown
-/// link) leaves the state as it was and is logged.
+/// Answers a statistics request: asks every link actor, merges when all
+/// have answered (or fails with the first error).
+caf::result<actors::net_stats> gather_stats(controller_pointer self) {
+  struct gathering {
+    std::vector<actors::net_stats> parts;
+    std::size_t pending = 0;
+    bool failed = false;
+  };
+  const auto& links = self->state.net->links;
+  if (links.empty())
+    return merge_stats(self->state, {});
+  auto rp = self->make_response_promise<actors::net_stats>();
+  auto g = std::make_shared<gathering>();
+  g->parts.resize(links.size());
+  g->pending = links.size();
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    auto link = caf::actor_cast<actors::link_actor>(links[i]);
+    self->request(link, caf::infinite, actors::net_stats_request{})
+        .then(
+            [self, rp, g, i](actors::net_stats& part) mutable {
+              if (g->failed)
+                return;
+              g->parts[i] = std::move(part);
+              if (--g->pending == 0)
+                rp.deliver(merge_stats(self->state, g->parts));
+            },
+            [rp, g](caf::error& e) mutable {
+              if (g->failed)
+                return;
+              g->failed = true;
+              rp.deliver(std::move(e));
+            });
+  }
+  return rp;
+}
+
+/// Applies one topology change and publishes the new routes; a rejected
+/// change (std::invalid_argument from the topology) leaves everything as it
+/// was and is logged. Returns whether it was applied.
 template <class F>
-void control(network_pointer self, const char* what, F change) {
+bool control(controller_pointer self, const char* what, F change) {
   try {
     change();
   } catch (const std::exception& e) {
     spdlog::error("network: {} change rejected: {}", what, e.what());
-    return;
+    return false;
   }
-  self->state.routes.clear();
-  std::fill(self->state.next_hop.begin(), self->state.next_hop.end(), next_unknown);
+  auto& st = self->state;
+  st.net->publish(make_route_snapshot(st.topo, st.net->ends));
+  return true;
 }
 
-actors::network_actor::behavior_type network_fn(network_pointer self, topology topo,
-                                                network_params params) {
+actors::network_actor::behavior_type controller_fn(controller_pointer self,
+                                                   std::shared_ptr<network_shared> net,
+                                                   topology topo) {
   auto& st = self->state;
-  st.start = self->clock().now();
-  for (const auto& l : topo.links()) {
-    auto lp = params.make_link ? params.make_link(l) : default_link_params(l);
-    auto& model = st.links
-                      .emplace(pair_key{l.from, l.to},
-                               link_model{std::move(lp),
-                                          actors::derive_seed(params.seed,
-                                                              link_stream(l.from, l.to))})
-                      .first->second;
-    if (l.props.latency_multiplier != 1.0)
-      model.set_latency_multiplier(l.props.latency_multiplier);
-  }
+  st.net = std::move(net);
   st.topo = std::move(topo);
-  const auto n = st.topo.site_count();
-  st.next_hop.assign(n * n, next_unknown);
-  st.link_at.assign(n * n, nullptr);
-  for (auto& [key, model] : st.links)
-    st.link_at[static_cast<std::size_t>(key.first) * n + key.second] = &model;
+  st.counts = route_counter{st.net->sites};
+  // Linked: the link actors go when the controller goes (quit, or dropped).
+  for (const auto& l : st.net->links)
+    self->link_to(caf::actor_cast<caf::actor_addr>(l));
 
   // Control messages come from test drivers and scenarios. An invalid one
   // (unknown site or link, multiplier below 1) changes nothing and is logged
   // as an error: the network keeps running for everyone else.
   return {
       [=](actors::net_send& msg) { on_send(self, msg); },
-      [=](actors::net_hop& hop) { forward(self, hop); },
+      [=](actors::net_hop& hop) { dispatch(self, std::move(hop)); },
       [=](const actors::net_link_state& msg) {
-        control(self, "link state", [&] {
-          self->state.topo.set_link_up(msg.a, msg.b, msg.up);
-        });
+        control(self, "link state",
+                [&] { self->state.topo.set_link_up(msg.a, msg.b, msg.up); });
       },
       [=](const actors::net_congestion& msg) {
-        control(self, "congestion", [&] {
+        auto applied = control(self, "congestion", [&] {
           // The topology validates (and names the problem) first; it has
-          // exactly the links that have a model.
+          // exactly the links that have a link actor.
           if (!(msg.bandwidth_factor > 0.0 && msg.bandwidth_factor <= 1.0))
             throw std::invalid_argument("bandwidth factor must be in (0, 1]");
           self->state.topo.set_congestion(msg.a, msg.b, msg.multiplier);
-          auto& link = self->state.links.at({msg.a, msg.b});
-          link.set_latency_multiplier(msg.multiplier);
-          link.set_bandwidth_factor(msg.bandwidth_factor);
         });
+        if (!applied)
+          return;
+        const auto& ends = self->state.net->ends;
+        auto i = std::find_if(ends.begin(), ends.end(), [&](const directed_link& l) {
+          return l.from == msg.a && l.to == msg.b;
+        });
+        if (i == ends.end())
+          return;
+        // The link applies it to messages it transmits from then on.
+        auto link = self->state.net->links[static_cast<std::size_t>(i - ends.begin())];
+        link->enqueue(caf::make_mailbox_element(self->ctrl(), caf::make_message_id(),
+                                                caf::mailbox_element::forwarding_stack{},
+                                                msg),
+                      self->context());
       },
       [=](const actors::net_site_state& msg) {
-        control(self, "site state", [&] {
-          self->state.topo.set_site_up(msg.site, msg.up);
-        });
+        control(self, "site state",
+                [&] { self->state.topo.set_site_up(msg.site, msg.up); });
       },
-      [=](const actors::net_stats_request&) -> actors::net_stats {
-        return make_stats(self->state);
+      [=](const actors::net_stats_request&) -> caf::result<actors::net_stats> {
+        return gather_stats(self);
       },
   };
 }
 
 } // namespace
 
+network_with_port spawn_network_with_port(caf::actor_system& sys, topology topo,
+                                          network_params params) {
+  auto net = std::make_shared<network_shared>();
+  net->sites = static_cast<std::uint32_t>(topo.site_count());
+  net->ends = topo.links();
+  net->start = sys.clock().now();
+  // Every model first: invalid parameters throw before any actor exists.
+  std::vector<link_model> models;
+  models.reserve(net->ends.size());
+  for (const auto& l : net->ends) {
+    auto lp = params.make_link ? params.make_link(l) : default_link_params(l);
+    auto& model = models.emplace_back(
+        std::move(lp), actors::derive_seed(params.seed, link_stream(l.from, l.to)));
+    if (l.props.latency_multiplier != 1.0)
+      model.set_latency_multiplier(l.props.latency_multiplier);
+  }
+  net->publish(make_route_snapshot(topo, net->ends));
+  net->links.reserve(models.size());
+  for (std::size_t i = 0; i < models.size(); ++i)
+    net->links.push_back(caf::actor_cast<caf::strong_actor_ptr>(
+        spawn_link(sys, net, static_cast<std::uint32_t>(i), std::move(models[i]))));
+  auto controller = sys.spawn(controller_fn, net, std::move(topo));
+  net->controller = caf::actor_cast<caf::actor_addr>(controller);
+  network_port port{net, controller};
+  return {std::move(controller), std::move(port)};
+}
+
 actors::network_actor spawn_network(caf::actor_system& sys, topology topo,
                                     network_params params) {
-  return sys.spawn(network_fn, std::move(topo), std::move(params));
+  return spawn_network_with_port(sys, std::move(topo), std::move(params)).controller;
 }
 
 } // namespace marketsim::network

@@ -1,7 +1,10 @@
 #pragma once
 
-/// The network as a CAF actor: it owns a topology and one link_model per
-/// directed link, and carries `actors::net_send` payloads from site to site.
+/// The network as CAF actors: one link actor per directed link
+/// (link_actor.hpp), each owning its link_model, and a controller, whose
+/// handle spawn_network returns. Senders name sites, never a path: they send
+/// `actors::net_send` to the controller (or through a network_port,
+/// port.hpp, which skips the controller's job).
 ///
 /// ## What happens to a net_send
 ///
@@ -9,46 +12,64 @@
 ///    a reused buffer). A payload the serializer refuses (an unregistered
 ///    type, which could not cross a process boundary either) is counted as
 ///    unserializable, logged once and not delivered.
-/// 2. The route from `from` to `to` is topology::route, cached per
-///    (from, to) and recomputed after any link, congestion or site change.
-///    Without a route the message is counted as unroutable for its pair and
-///    logged (once per pair); nothing is delivered.
-/// 3. The message goes hop by hop, in time order: at each site the next site
-///    comes from the current route from there to `to` (so a message in
-///    flight follows a reroute), and that link transmits it
-///    (link_model::transmit) at the time it reaches the link, queueing behind
-///    whatever reached the link earlier, paying serialization, then
-///    propagation plus jitter; it may be lost (counted per link and per pair).
-///    Arriving at an intermediate site is an event: the network sends itself
-///    an `actors::net_hop` for the arrival time, with the original sender.
-///    A site with no route on to `to` counts the message as unroutable.
-/// 4. At the last hop the payload is scheduled on the actor clock for its
-///    arrival time and delivered to `dest` **with the net_send's sender as
-///    its sender**: the destination's current_sender() is the real sender,
-///    so a returned value goes straight back to it (outside the network; a
-///    reply that should travel the network is a net_send of its own).
-///    A send from a site to itself is delivered at once.
+/// 2. The controller looks up the first link of the current route from
+///    `from` to `to` in the route snapshot (all pairs, rebuilt after any
+///    link, congestion or site change). Without a route the message is
+///    counted as unroutable for its pair and logged (once per pair); nothing
+///    is delivered. A send from a site to itself is delivered at once.
+/// 3. Otherwise the hop (`actors::net_hop`, with the net_send's sender as its
+///    sender) goes to that link's actor at once, and from there link by link
+///    in time order (link_actor.hpp): each link transmits the message
+///    (link_model::transmit) when it reaches the link, queueing behind
+///    whatever reached it earlier, paying serialization, then propagation
+///    plus jitter, and may lose it (counted per link and per pair). At each
+///    site the next link comes from the route as it is then, so a message in
+///    flight follows a reroute, and a site with no route on to `to` counts it
+///    as unroutable.
+/// 4. The last link puts the payload on the actor clock for its arrival time,
+///    to `dest`, **with the net_send's sender as its sender**, or with
+///    `reply_to` when that is set: the destination's current_sender() is the
+///    real sender (or its proxy), so a returned value goes straight back to
+///    it (outside the network; a reply that should travel the network is a
+///    net_send of its own, see endpoints.hpp).
 ///
 /// Links are ordered per link_model (ordered by default).
 ///
-/// ## Why one network actor, hop by hop
+/// ## Control and statistics
 ///
-/// One actor owning every link model is deterministic and simple: the
-/// virtual-time scheduler orders the hop events, and each link's random
-/// draws happen in the order messages reach it. An earlier version computed
-/// a whole route when a message entered; that booked downstream links ahead
-/// of time, and on a loaded ring the queueing delays fed on each other
-/// without bound (docs/BENCHMARKS.md, section 6). Hop events cost one job per
-/// hop; with the network's load far below one core, one actor is not a
-/// bottleneck yet.
+/// The controller owns the topology. net_link_state and net_site_state
+/// change it and publish a new route snapshot, which every link actor reads
+/// from its next hop on; net_congestion also goes on to the link's actor,
+/// which applies the latency multiplier and bandwidth factor to the messages
+/// it transmits from then on. An invalid change is logged and changes
+/// nothing. net_stats_request is answered once every link actor has
+/// answered: the links in (from, to) order (link_model's statistics), and
+/// per (from, to) pair (a route, whatever links it took) the counts of the
+/// controller (sent, unroutable at the first site, delivered within a site)
+/// and of the link actors (delivered, dropped, unroutable on the way) added
+/// up, with, for the delivered messages: their bytes; their queueing (time
+/// waiting for wires, summed over each message's hops; total and max); and
+/// their end-to-end latency, from entering the network (the controller's or
+/// a port's now) to delivery at the destination (min, p50, p90, p99, max,
+/// and the histogram's buckets). The link actor that delivers a message
+/// records it; the controller merges the pair's histograms from every link
+/// actor bucket by bucket, so the percentiles are those of all the pair's
+/// messages (within 1/32, min and max exact; latency_histogram.hpp).
 ///
-/// ## Splitting into one actor per link later
+/// ## Why one actor per link
 ///
-/// Each directed link becomes an actor owning its link_model and receiving
-/// the net_hop events of its messages; the network actor keeps the topology
-/// and the next-hop table and forwards congestion/state to the link actors.
-/// Determinism then relies on the virtual-time scheduler's ordering of
-/// same-time messages, as now.
+/// Each link is a queue of its own, so each is an actor: links run in
+/// parallel in real time, and a hop costs one job at the link that carries
+/// it, however large the network. Determinism in virtual time holds as with
+/// one network actor: every link transmits its messages in the order they
+/// reach it and draws from its own random stream
+/// (derive_seed(seed, link_stream(a, b))) in that order, and the
+/// virtual-time scheduler orders same-time events deterministically. An
+/// earlier version computed a whole route when a message entered; that
+/// booked downstream links ahead of time, and on a loaded ring the queueing
+/// delays fed on each other without bound (docs/BENCHMARKS.md, section 6),
+/// hence hop by hop. The link actors are linked to the controller: quitting
+/// the controller ends them.
 
 #include "actors/interfaces.hpp"
 #include "network/link_model.hpp"
@@ -80,8 +101,10 @@ constexpr std::uint64_t link_stream(site_id a, site_id b) {
 /// The default link model of a directed link (see network_params::make_link).
 link_params default_link_params(const directed_link& l);
 
-/// Spawns the network over `topo`. Throws std::invalid_argument (from
-/// link_model) if a link's parameters are invalid.
+/// Spawns the network over `topo`: one link actor per directed link, then the
+/// controller, whose handle it returns. Throws std::invalid_argument (from
+/// link_model) if a link's parameters are invalid, before any actor exists.
+/// spawn_network_with_port (port.hpp) also returns a network_port.
 actors::network_actor spawn_network(caf::actor_system& sys, topology topo,
                                     network_params params = {});
 

@@ -25,5 +25,15 @@ void register_mean_reversion(strategy_registry& r);
 /// Breakout: buys new highs and sells new lows of a price channel (the worked
 /// example of docs/writing-a-strategy.md).
 void register_breakout(strategy_registry& r);
+/// Latency arbitrage: buys one venue's ask and sells another's bid of the
+/// same instrument when they cross (IOC).
+void register_arbitrage(strategy_registry& r);
+/// Venue router: sends parent orders to the venue with the best expected
+/// price after latency (or the nearest, or the best quote).
+void register_venue_router(strategy_registry& r);
+/// Shock: one large market order at a set time.
+void register_shock(strategy_registry& r);
+/// Sentinel: records when it first sees a price move and reacts once.
+void register_sentinel(strategy_registry& r);
 
 } // namespace marketsim::strategies

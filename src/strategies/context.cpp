@@ -39,6 +39,28 @@ const own_order* context::order(local_order_id id) const {
   return i == orders_.end() ? nullptr : &i->second;
 }
 
+std::optional<latency_estimate> context::latency(market::symbol_id s) const {
+  const auto v = venue_of(s);
+  if (!v)
+    return std::nullopt;
+  auto i = std::lower_bound(latencies_.begin(), latencies_.end(), *v,
+                            [](const auto& e, venue_id x) { return e.first < x; });
+  if (i == latencies_.end() || i->first != *v)
+    return std::nullopt;
+  return i->second;
+}
+
+// -- metrics ----------------------------------------------------------------------
+
+void context::record_metric(std::string_view name, double value) {
+  auto i = std::find_if(metrics_.begin(), metrics_.end(),
+                        [&](const auto& m) { return m.first == name; });
+  if (i != metrics_.end())
+    i->second = value;
+  else
+    metrics_.emplace_back(std::string{name}, value);
+}
+
 // -- intents ----------------------------------------------------------------------
 
 local_order_id context::submit(const order_spec& spec) {
@@ -144,6 +166,29 @@ std::vector<intent> context::take_intents() {
   std::vector<intent> out;
   out.swap(intents_);
   return out;
+}
+
+std::optional<venue_id> context::venue_of(market::symbol_id s) const {
+  if (!venue_of_)
+    return static_cast<venue_id>(s);
+  return venue_of_(s);
+}
+
+void context::record_round_trip(market::symbol_id s, duration_ns rtt) {
+  const auto v = venue_of(s);
+  if (!v)
+    return;
+  auto i = std::lower_bound(latencies_.begin(), latencies_.end(), *v,
+                            [](const auto& e, venue_id x) { return e.first < x; });
+  if (i == latencies_.end() || i->first != *v)
+    i = latencies_.emplace(i, *v, latency_estimate{});
+  auto& e = i->second;
+  const auto sample = static_cast<double>(rtt);
+  e.ewma = e.samples == 0 ? sample
+                          : e.ewma + latency_estimate::ewma_weight * (sample - e.ewma);
+  e.min = e.samples == 0 ? rtt : std::min(e.min, rtt);
+  e.last = rtt;
+  ++e.samples;
 }
 
 market_view& context::mutable_market(market::symbol_id s) {

@@ -60,6 +60,10 @@ strategy_registry builtin_strategies() {
   register_momentum(r);
   register_mean_reversion(r);
   register_breakout(r);
+  register_arbitrage(r);
+  register_venue_router(r);
+  register_shock(r);
+  register_sentinel(r);
   return r;
 }
 

@@ -21,9 +21,12 @@
 #include "market/types.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -42,7 +45,13 @@ using local_order_id = std::uint64_t;
 /// (subscribed or requested) and the last public trade.
 struct market_view {
   market::l1_quote quote;
-  time_ns quote_time = -1; ///< -1: no quote received yet
+  /// When the venue published the quote, on the run's clock (the exchange's
+  /// timestamp): `now() - quote_time` is how old it is, and at on_quote the
+  /// one-way delay of the market data. -1: no quote received yet.
+  time_ns quote_time = -1;
+  /// When the quote reached the agent (-1: none yet), so that the delay it
+  /// travelled, quote_arrival_time - quote_time, stays known after on_quote.
+  time_ns quote_arrival_time = -1;
   market::price_t last_price = 0; ///< 0: no trade seen yet
   market::qty_t last_qty = 0;
   time_ns last_trade_time = -1;
@@ -53,6 +62,26 @@ struct market_view {
   market::price_t mid() const {
     return has_bid() && has_ask() ? (quote.bid_price + quote.ask_price) / 2 : 0;
   }
+};
+
+/// The exchange shard that trades a symbol, as the host numbers them: symbols
+/// of one venue share its latency.
+using venue_id = std::uint32_t;
+
+/// The agent's measured round-trip time to one venue: from sending a request
+/// (new order, cancel, modify, quote request) to receiving its reply, on the
+/// run's clock. Without a network it is about 0 in virtual time.
+struct latency_estimate {
+  /// Weight of the newest sample in `ewma` (TCP's smoothed RTT uses 1/8).
+  static constexpr double ewma_weight = 0.125;
+
+  duration_ns last = 0; ///< the latest round trip
+  double ewma = 0;      ///< exponentially weighted mean; the first sample sets it
+  duration_ns min = 0;  ///< the shortest round trip seen
+  std::uint64_t samples = 0;
+
+  /// The one-way delay this suggests: half the smoothed round trip.
+  double one_way() const { return ewma / 2; }
 };
 
 /// A public trade on a subscribed symbol (the tape).
@@ -191,6 +220,19 @@ public:
   /// or the last fill.
   const std::map<local_order_id, own_order>& orders() const { return orders_; }
   const own_order* order(local_order_id id) const;
+  /// The measured round trip to the venue trading `s`; none before the first
+  /// reply from it (any request measures: a request_quote is a cheap probe).
+  std::optional<latency_estimate> latency(market::symbol_id s) const;
+
+  // -- metrics ---------------------------------------------------------------
+
+  /// Sets a named number the agent reports at the end of the run (in
+  /// agent_report::metrics), e.g. a reaction time or a count; the last value
+  /// recorded under a name wins. Not an intent: it is kept even if the
+  /// callback later throws.
+  void record_metric(std::string_view name, double value);
+  /// The metrics recorded so far, in the order of their first recording.
+  const std::vector<std::pair<std::string, double>>& metrics() const { return metrics_; }
 
   // -- intents ---------------------------------------------------------------
 
@@ -238,8 +280,16 @@ public:
   market_view& mutable_market(market::symbol_id s);
   std::map<local_order_id, own_order>& mutable_orders() { return orders_; }
   bool stopped() const { return stopped_; }
+  /// Which venue trades a symbol (none: no venue). Without one set, every
+  /// symbol is its own venue (venue id = symbol id), as tests want.
+  using venue_map = std::function<std::optional<venue_id>(market::symbol_id)>;
+  void set_venue_map(venue_map f) { venue_of_ = std::move(f); }
+  /// Adds a measured round trip to the estimate of the venue trading `s`.
+  void record_round_trip(market::symbol_id s, duration_ns rtt);
 
 private:
+  std::optional<venue_id> venue_of(market::symbol_id s) const;
+
   std::uint64_t agent_index_;
   actors::random_stream rng_;
   const market::symbol_table* symbols_;
@@ -253,6 +303,10 @@ private:
   local_order_id next_id_ = 1;
   std::vector<intent> intents_;
   bool stopped_ = false;
+  venue_map venue_of_;
+  /// Sorted by venue; an agent talks to few venues.
+  std::vector<std::pair<venue_id, latency_estimate>> latencies_;
+  std::vector<std::pair<std::string, double>> metrics_;
 };
 
 // -- the strategy --------------------------------------------------------------

@@ -51,6 +51,19 @@ struct host_order {
   bool modify_waiting = false;   ///< a modify waits for the ack
 };
 
+/// A request whose reply is awaited, for the round-trip measurement: the
+/// client_order_id of an order request (never 0), or 0 for a quote request
+/// (an l2_request carries no id: its snapshots come back in order per symbol).
+struct pending_request {
+  std::uint64_t client_order_id = 0;
+  market::symbol_id symbol = 0;
+  std::int64_t sent_ns = 0;
+};
+
+/// A reply lost on the network would keep its request pending forever: past
+/// this many, the oldest is given up.
+constexpr std::size_t max_pending_requests = 64;
+
 struct md_subscription {
   market::symbol_id symbol = 0;
   bool trades = false;
@@ -100,6 +113,8 @@ struct trader_state {
   /// Indices (into router->shards()) of shards that know our listener.
   std::vector<std::uint32_t> registered;
   std::vector<md_subscription> md_subs;
+  /// Requests sent and not yet answered, oldest first (latency measurement).
+  std::vector<pending_request> pending;
   /// Updates the host made itself (refusals) while carrying out intents,
   /// delivered after the intents of the callback that caused them.
   std::vector<order_update> local_updates;
@@ -204,6 +219,41 @@ const actors::exchange_shard_actor* shard_of(self_ptr self, market::symbol_id s)
   return self->state.router->route(s);
 }
 
+// -- round trips ---------------------------------------------------------------------
+// Measuring only reads the clock: it sends nothing and changes no decision of
+// the host, so a strategy that does not ask for latency() behaves the same.
+
+void note_sent(self_ptr self, std::uint64_t client_order_id, market::symbol_id s) {
+  auto& pending = self->state.pending;
+  if (pending.size() >= max_pending_requests)
+    pending.erase(pending.begin());
+  pending.push_back(pending_request{client_order_id, s, clock_ns(self)});
+}
+
+/// The reply to the oldest pending request with `client_order_id` (0: a quote
+/// request of symbol `s`) has arrived: its round trip goes to the context.
+void note_answered(self_ptr self, std::uint64_t client_order_id, market::symbol_id s) {
+  auto& st = self->state;
+  auto i = std::find_if(st.pending.begin(), st.pending.end(), [&](const auto& p) {
+    return p.client_order_id == client_order_id &&
+           (client_order_id != 0 || p.symbol == s);
+  });
+  if (i == st.pending.end())
+    return;
+  st.ctx->record_round_trip(i->symbol, clock_ns(self) - i->sent_ns);
+  st.pending.erase(i);
+}
+
+/// The trader's own handle as the actor behind `peer` should see it
+/// (trader_group::present): its network port at the peer's site, or itself.
+template <class Handle, class Peer>
+Handle own_handle(self_ptr self, const Peer& peer) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  const auto& present = self->state.group->present;
+  return caf::actor_cast<Handle>(present ? present(me, caf::actor_cast<caf::actor>(peer))
+                                         : me);
+}
+
 void ensure_registered(self_ptr self, const actors::exchange_shard_actor* shard) {
   auto& st = self->state;
   auto idx = static_cast<std::uint32_t>(shard - st.router->shards().data());
@@ -211,7 +261,7 @@ void ensure_registered(self_ptr self, const actors::exchange_shard_actor* shard)
     return;
   st.registered.push_back(idx);
   self->send(*shard, actors::register_owner{
-                         st.owner, caf::actor_cast<actors::order_listener_actor>(self)});
+                         st.owner, own_handle<actors::order_listener_actor>(self, *shard)});
 }
 
 // -- calling the strategy ------------------------------------------------------------
@@ -273,6 +323,7 @@ void send_cancel(self_ptr self, local_order_id id, const host_order& h) {
   self->send(*shard_of(self, symbol),
              actors::cancel_order{client_id(request_kind::cancel, id), st.owner,
                                   market::cancel_request{h.exchange_id, symbol}});
+  note_sent(self, client_id(request_kind::cancel, id), symbol);
   ++st.count.cancels_sent;
 }
 
@@ -284,6 +335,7 @@ void send_modify(self_ptr self, local_order_id id, const host_order& h,
       *shard_of(self, symbol),
       actors::modify_order{client_id(request_kind::modify, id), st.owner,
                            market::modify_request{h.exchange_id, symbol, price, qty}});
+  note_sent(self, client_id(request_kind::modify, id), symbol);
   ++st.count.modifies_sent;
 }
 
@@ -334,6 +386,7 @@ void carry_out(self_ptr self, submit_intent& x) {
   add_sent(st, x.id);
   req.id = 0; // the shard assigns it
   self->send(*shard, actors::new_order{client_id(request_kind::new_order, x.id), req});
+  note_sent(self, client_id(request_kind::new_order, x.id), x.spec.symbol);
   ++st.count.orders_sent;
 }
 
@@ -402,7 +455,7 @@ void carry_out(self_ptr self, subscribe_market_intent& x) {
     st.md_subs.push_back(md_subscription{x.symbol, x.trades});
   // A shard keeps one subscription per listener: send all of this shard's.
   actors::md_subscribe msg;
-  msg.listener = caf::actor_cast<actors::md_listener_actor>(self);
+  msg.listener = own_handle<actors::md_listener_actor>(self, *shard);
   msg.trades = false;
   for (const auto& m : st.md_subs) {
     if (shard_of(self, m.symbol) != shard)
@@ -412,6 +465,7 @@ void carry_out(self_ptr self, subscribe_market_intent& x) {
   }
   self->send(*shard, std::move(msg));
   self->send(*shard, actors::l2_request{x.symbol, 1});
+  note_sent(self, 0, x.symbol);
 }
 
 void carry_out(self_ptr self, request_quote_intent& x) {
@@ -422,6 +476,7 @@ void carry_out(self_ptr self, request_quote_intent& x) {
     return;
   }
   self->send(*shard, actors::l2_request{x.symbol, 1});
+  note_sent(self, 0, x.symbol);
 }
 
 void carry_out(self_ptr self, subscribe_signal_intent& x) {
@@ -429,7 +484,7 @@ void carry_out(self_ptr self, subscribe_signal_intent& x) {
   if (st.hub)
     self->send(st.hub, actors::signal_subscribe{
                            std::move(x.topic), st.index() + 1, // as published (signal::from)
-                           caf::actor_cast<actors::signal_listener_actor>(self)});
+                           own_handle<actors::signal_listener_actor>(self, st.hub)});
 }
 
 void carry_out(self_ptr, stop_intent&) {
@@ -588,6 +643,7 @@ void on_reply(self_ptr self, const actors::order_reply& r) {
   auto& st = self->state;
   auto kind = kind_of(r.client_order_id);
   local_order_id id = r.client_order_id & local_mask;
+  note_answered(self, r.client_order_id, 0);
   bool rejected = std::any_of(r.events.begin(), r.events.end(), [](const auto& ev) {
     return ev.kind == market::event_kind::rejected;
   });
@@ -623,6 +679,7 @@ void on_quote(self_ptr self, market::symbol_id s, const market::l1_quote& q,
   auto& view = st.ctx->mutable_market(s);
   view.quote = q;
   view.quote_time = time - st.start_ns();
+  view.quote_arrival_time = clock_ns(self) - st.start_ns();
   callback(self, [s](strategy& strat, context& c) { strat.on_quote(c, s); });
 }
 
@@ -665,6 +722,8 @@ actors::agent_report make_report(const trader_state& st) {
   r.pretrade_rejects = st.count.pretrade_rejects;
   r.exchange_rejects = st.count.exchange_rejects;
   r.live_orders = st.ctx->orders().size();
+  for (const auto& [name, value] : st.ctx->metrics())
+    r.metrics.push_back(actors::agent_metric{name, value});
   return r;
 }
 
@@ -678,6 +737,14 @@ trader_actor::behavior_type trader(self_ptr self, std::shared_ptr<trader_setup> 
   st.strat = std::move(setup->strat);
   st.router = std::move(setup->router);
   st.hub = std::move(setup->hub);
+  // Latency is per shard: symbols of one shard share it.
+  st.ctx->set_venue_map([router = st.router.get()](
+                            market::symbol_id s) -> std::optional<venue_id> {
+    const auto* shard = router->route(s);
+    if (shard == nullptr)
+      return std::nullopt;
+    return static_cast<venue_id>(shard - router->shards().data());
+  });
   // Registered before any order: a shard sees the registration before the
   // order whose maker fills it reports.
   for (auto s : setup->symbols)
@@ -695,6 +762,7 @@ trader_actor::behavior_type trader(self_ptr self, std::shared_ptr<trader_setup> 
       },
       [self](const actors::l1_update& x) { on_quote(self, x.symbol, x.quote, x.time); },
       [self](const actors::l2_snapshot& x) {
+        note_answered(self, 0, x.symbol);
         market::l1_quote q;
         if (!x.bids.empty()) {
           q.bid_price = x.bids.front().price;
@@ -760,6 +828,12 @@ trader_actor spawn_trader(caf::actor_system& sys, trader_params params,
   setup->strat = std::move(strat);
   setup->router = std::move(router);
   setup->hub = std::move(hub);
+  // With a network the caller places the trader at its site after the
+  // spawn; the trader hands out its ports (register_owner) when it first
+  // runs, which must not happen before that: it waits for its first message
+  // (agent_start). Without a network it starts at once, as always.
+  if (setup->group->present)
+    return sys.spawn<caf::lazy_init>(trader, std::move(setup));
   return sys.spawn(trader, std::move(setup));
 }
 

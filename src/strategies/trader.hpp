@@ -32,6 +32,15 @@
 /// event. This goes on after agent_stop and after a failure: the account
 /// stays exact to the end, and agent_report tells it.
 ///
+/// ## Latency
+/// The host times every request it sends (new_order, cancel_order,
+/// modify_order by client_order_id; l2_request by symbol, answered in order)
+/// from the send to its reply on the actor system's clock, and adds the round
+/// trip to the context's estimate for the request's shard
+/// (context::latency). A reply lost on the network leaves its request
+/// pending; past 64 pending the oldest is given up. Quotes also record when
+/// they arrived (market_view::quote_arrival_time).
+///
 /// ## Time
 /// The context's time is the actor system's clock (real or virtual) minus
 /// `trader_group::start_ns`, the run's start on the same clock.
@@ -51,6 +60,7 @@
 #include <caf/fwd.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +81,15 @@ struct trader_group {
   std::vector<market::symbol_id> symbols;
   /// The run's start on the actor system's clock, in ns since its epoch.
   std::int64_t start_ns = 0;
+  /// With a network model (network/endpoints.hpp): the trader's own handle as
+  /// the actor behind `peer` (a shard or hub handle it was given) should see
+  /// it, i.e. its network port at the peer's site. Used for the listener in
+  /// register_owner, md_subscribe and signal_subscribe, so that reports,
+  /// market data and signals travel the network too. Null: no network, the
+  /// trader hands out its own handle. Set: spawn_trader spawns the trader
+  /// lazily (it first runs on its first message, e.g. agent_start), so that
+  /// the caller can place it at its site before it hands out any handle.
+  std::function<caf::actor(const caf::actor& self, const caf::actor& peer)> present{};
 };
 
 struct trader_params {

@@ -166,6 +166,10 @@ bool same(const agent_position& a, const agent_position& b) {
   return std::tie(a.symbol, a.qty, a.basis) == std::tie(b.symbol, b.qty, b.basis);
 }
 
+bool same(const agent_metric& a, const agent_metric& b) {
+  return a.name == b.name && a.value == b.value;
+}
+
 bool same(const agent_report& a, const agent_report& b) {
   return std::tie(a.index, a.owner, a.strategy, a.failed, a.error, a.cash, a.realised,
                   a.fees, a.orders_sent, a.cancels_sent, a.modifies_sent, a.fills,
@@ -175,7 +179,7 @@ bool same(const agent_report& a, const agent_report& b) {
                       b.fees, b.orders_sent, b.cancels_sent, b.modifies_sent, b.fills,
                       b.filled_qty, b.pretrade_rejects, b.exchange_rejects,
                       b.live_orders) &&
-         same(a.positions, b.positions);
+         same(a.positions, b.positions) && same(a.metrics, b.metrics);
 }
 
 bool same(const fundamental_request&, const fundamental_request&) {
@@ -216,9 +220,20 @@ bool same(const net_send& a, const net_send& b) {
 
 bool same(const net_hop& a, const net_hop& b) {
   return a.origin == b.origin && a.at == b.at && a.to == b.to && a.bytes == b.bytes &&
-         a.dest == b.dest && a.reply_to == b.reply_to && a.payload.match_elements<std::string>() &&
+         a.entered_ns == b.entered_ns && a.queueing_ns == b.queueing_ns &&
+         a.dest == b.dest && a.reply_to == b.reply_to && a.fresh == b.fresh &&
+         a.payload.match_elements<std::string>() &&
          b.payload.match_elements<std::string>() &&
          a.payload.get_as<std::string>(0) == b.payload.get_as<std::string>(0);
+}
+
+bool same(const net_hop_batch& a, const net_hop_batch& b) {
+  if (a.hops.size() != b.hops.size())
+    return false;
+  for (std::size_t i = 0; i < a.hops.size(); ++i)
+    if (!same(a.hops[i], b.hops[i]))
+      return false;
+  return true;
 }
 
 // -- sample values: every field set, none to its default -------------------------
@@ -420,7 +435,8 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
            "std::vector<marketsim.agent_position>");
   fx.check(agent_report{141, 142, "market_maker", true, "boom", -143,
                         {{1, 2, 3}, {4, -5, -6}}, 144, 145, 146, 147, 148, 149, 150,
-                        151, 152, 153},
+                        151, 152, 153,
+                        {{"reaction_ns", 154.5}, {"opportunities", -155}}},
            "marketsim.agent_report");
 
   // -- the fundamental oracle
@@ -435,17 +451,25 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
                     caf::make_message(std::string{"payload"}),
                     caf::actor_cast<caf::actor>(fx.md_listener)},
            "marketsim.net_send");
-  fx.check(net_hop{191, 192, 193, 194, caf::actor_cast<caf::actor>(fx.md_listener),
+  fx.check(net_hop{191, 192, 193, true, 194, -1'950, 1'960,
+                   caf::actor_cast<caf::actor>(fx.md_listener),
                    caf::make_message(std::string{"payload"}),
                    caf::actor_cast<caf::actor>(fx.md_listener)},
            "marketsim.net_hop");
+  const auto listener = caf::actor_cast<caf::actor>(fx.md_listener);
+  fx.check(net_hop_batch{{net_hop{195, 196, 197, true, 198, 2'030, 2'040, listener,
+                                  caf::make_message(std::string{"first"}), {}},
+                          net_hop{199, 200, 201, false, 202, 2'050, 2'060, {},
+                                  caf::make_message(std::string{"second"}), listener}}},
+           "marketsim.net_hop_batch");
   fx.check(net_link_state{183, 184, false}, "marketsim.net_link_state");
   fx.check(net_congestion{185, 186, 2.5, 0.25}, "marketsim.net_congestion");
   fx.check(net_site_state{187, false}, "marketsim.net_site_state");
   fx.check(net_stats_request{}, "marketsim.net_stats_request");
   const net_link_stats link{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
   fx.check(link, "marketsim.net_link_stats");
-  const net_route_count route{13, 14, 15, 16, 17, 18};
+  const net_route_count route{
+      13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, {{28, 29}, {30, 31}}};
   fx.check(route, "marketsim.net_route_count");
   fx.check(net_stats{{link, link}, {route}, 19}, "marketsim.net_stats");
 

@@ -117,6 +117,9 @@ expect_usage_error "unknown parameter" \
 expect_usage_error "parameter out of range" \
   "bad_param\.yaml:13: strategy 'noise': parameter 'market_order_probability': 1\.5 is above the maximum 1" \
   run "$data/bad_param.yaml"
+expect_usage_error "unknown experiment" "unknown experiment 'nope'" experiment nope
+expect_usage_error "experiment without a name" "--list" experiment
+expect_usage_error "experiment with zero seeds" "--seeds" experiment disruption --seeds 0
 expect_usage_error "negative count" "negative_count\.yaml:9: 'count' must not be negative, got -5" \
   run "$data/negative_count.yaml"
 
@@ -150,7 +153,7 @@ check_run() {
   else
     fail "$name: l1.csv missing, without header or empty"
   fi
-  if head -n 1 "$out/agents.csv" | grep -q "^index,owner,strategy,cash,positions,realised,unrealised,equity,fees,pnl,orders,fills,rejects,failed,error$" \
+  if head -n 1 "$out/agents.csv" | grep -q "^index,owner,strategy,cash,positions,realised,unrealised,equity,fees,pnl,orders,fills,rejects,failed,error,metrics$" \
     && [ "$(lines_of "$out/agents.csv")" -eq $((agents + 1)) ]; then
     pass "$name: agents.csv holds the $agents agents"
   else

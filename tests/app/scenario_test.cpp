@@ -454,7 +454,8 @@ TEST_CASE("Missing required keys name the key and the map's line", "[scenario]")
         "bad.yaml:46: missing key 'strategy' in an agent group");
   CHECK(error_of(good_with("agents:", "agentz:")) ==
         "bad.yaml:32: unknown key 'agentz' in the scenario (allowed: name, clock, seed, "
-        "duration, output, scheduler, symbols, shards, fundamentals, agents)");
+        "duration, output, scheduler, symbols, shards, fundamentals, agents, network, "
+        "deployment)");
 }
 
 TEST_CASE("Wrong types are reported at the value", "[scenario]") {

@@ -4,6 +4,7 @@
 /// five standard errors computed from the model, as in the latency tests.
 
 #include "network/link_model.hpp"
+#include "sample_percentile.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -239,9 +240,7 @@ TEST_CASE("Statistics add up", "[link_model]") {
   CHECK(s.latency_min_ns == latencies.front());
   CHECK(s.latency_max_ns == latencies.back());
   auto exact = [&](double q) {
-    auto rank =
-        static_cast<std::size_t>(std::ceil(q * static_cast<double>(latencies.size())));
-    return static_cast<double>(latencies[std::max<std::size_t>(rank, 1) - 1]);
+    return static_cast<double>(net_test::sample_percentile(latencies, q));
   };
   // The histogram's promise: within 1/32 of the exact sample percentile.
   CHECK(std::abs(s.latency_p50_ns - exact(0.50)) <= exact(0.50) / 32);

@@ -163,3 +163,59 @@ TEST_CASE("the context exposes account, symbols, index and a seeded random strea
   CHECK(x != c.rng()());
   CHECK_THROWS_AS((context{1, 1, symbols, cash(-1)}), std::invalid_argument);
 }
+
+TEST_CASE("latency is unknown until a round trip is recorded, then per venue",
+          "[context][latency]") {
+  auto symbols = make_symbols();
+  context ctx{0, 1, symbols, cash(0)};
+  CHECK_FALSE(ctx.latency(0).has_value());
+  ctx.record_round_trip(0, 4'000);
+  REQUIRE(ctx.latency(0).has_value());
+  CHECK(ctx.latency(0)->last == 4'000);
+  CHECK(ctx.latency(0)->ewma == 4'000); // the first sample sets the mean
+  CHECK(ctx.latency(0)->min == 4'000);
+  CHECK(ctx.latency(0)->samples == 1);
+  // Without a venue map every symbol is its own venue.
+  CHECK_FALSE(ctx.latency(1).has_value());
+
+  ctx.record_round_trip(0, 2'000);
+  ctx.record_round_trip(0, 6'000);
+  const auto l = *ctx.latency(0);
+  CHECK(l.last == 6'000);
+  CHECK(l.min == 2'000);
+  CHECK(l.samples == 3);
+  const double w = latency_estimate::ewma_weight;
+  const double after_two = 4'000 + w * (2'000 - 4'000);
+  CHECK(l.ewma == Approx(after_two + w * (6'000 - after_two)));
+  CHECK(l.one_way() == Approx(l.ewma / 2));
+}
+
+TEST_CASE("a venue map makes symbols of one venue share their latency",
+          "[context][latency]") {
+  auto symbols = make_symbols();
+  context ctx{0, 1, symbols, cash(0)};
+  ctx.set_venue_map([](market::symbol_id s) -> std::optional<venue_id> {
+    if (s > 1)
+      return std::nullopt;
+    return venue_id{9};
+  });
+  ctx.record_round_trip(1, 500);
+  REQUIRE(ctx.latency(0).has_value());
+  CHECK(ctx.latency(0)->last == 500);
+  ctx.record_round_trip(5, 700); // no venue: nothing to record
+  CHECK_FALSE(ctx.latency(5).has_value());
+  CHECK(ctx.latency(1)->samples == 1);
+}
+
+TEST_CASE("record_metric keeps the last value per name in order of first recording",
+          "[context][metrics]") {
+  auto symbols = make_symbols();
+  context ctx{0, 1, symbols, cash(0)};
+  ctx.record_metric("b", 1);
+  ctx.record_metric("a", 2);
+  ctx.record_metric("b", 3);
+  REQUIRE(ctx.metrics().size() == 2);
+  CHECK(ctx.metrics()[0] == std::pair<std::string, double>{"b", 3});
+  CHECK(ctx.metrics()[1] == std::pair<std::string, double>{"a", 2});
+  CHECK(ctx.intents().empty()); // metrics are not intents
+}

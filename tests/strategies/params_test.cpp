@@ -256,8 +256,9 @@ TEST_CASE("the registry refuses bad parameter declarations", "[registry]") {
 TEST_CASE("the built-in registry has every built-in strategy, once each", "[registry]") {
   const auto r = builtin_strategies();
   const auto names = r.names();
-  for (const auto* name : {"zero_intelligence", "noise", "value", "market_maker",
-                           "momentum", "mean_reversion", "breakout"}) {
+  for (const auto* name :
+       {"zero_intelligence", "noise", "value", "market_maker", "momentum",
+        "mean_reversion", "breakout", "arbitrage", "venue_router", "shock", "sentinel"}) {
     INFO(name);
     CHECK(std::count(names.begin(), names.end(), name) == 1);
     REQUIRE(r.find(name) != nullptr);
@@ -267,7 +268,7 @@ TEST_CASE("the built-in registry has every built-in strategy, once each", "[regi
       CHECK_FALSE(p.description.empty());
     }
   }
-  CHECK(names.size() == 7);
+  CHECK(names.size() == 11);
 }
 
 TEST_CASE("the agents' own strategies build from their defaults alone", "[registry]") {

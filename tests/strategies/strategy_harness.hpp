@@ -4,8 +4,9 @@
 /// actor's part without actors or an exchange. Submits are checked and
 /// reserved against the account (as the host's pre-trade check does, keyed by
 /// local id), cancels release and confirm at once, timers fire in time order
-/// when the test steps. Orders never trade: a test that wants a fill or a
-/// quote sets it on the context itself.
+/// when the test steps. Orders never trade by themselves: a test that wants a
+/// quote sets it on the context (set_quote), and one that wants a fill or an
+/// IOC remainder cancelled says so (fill, expire).
 
 #include "strategies/params.hpp"
 #include "strategies/registry.hpp"
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -123,6 +125,76 @@ public:
   void deliver_quote(market::symbol_id s) {
     strategy_->on_quote(ctx_, s);
     carry_out();
+  }
+
+  /// The exchange filled `qty` of live order `id` at `price` (as taker):
+  /// settles the account, updates the order and tells the strategy, as the
+  /// host does: `filled`, then `done` (order gone) when nothing is left.
+  void fill(local_order_id id, market::price_t price, market::qty_t qty) {
+    auto& orders = ctx_.mutable_orders();
+    auto i = orders.find(id);
+    REQUIRE(i != orders.end());
+    REQUIRE(qty <= i->second.open);
+    const auto spec = i->second.spec;
+    ctx_.mutable_account().on_fill(
+        market::fill{id, spec.symbol, spec.side, price, qty, false});
+    i->second.open -= qty;
+    order_update u;
+    u.what = order_update::kind::filled;
+    u.id = id;
+    u.symbol = spec.symbol;
+    u.side = spec.side;
+    u.price = price;
+    u.qty = qty;
+    u.leaves = i->second.open;
+    strategy_->on_order(ctx_, u);
+    carry_out();
+    if (u.leaves > 0)
+      return;
+    ctx_.mutable_account().release(id);
+    ctx_.mutable_orders().erase(id);
+    u.what = order_update::kind::done;
+    u.qty = 0;
+    strategy_->on_order(ctx_, u);
+    carry_out();
+  }
+
+  /// The exchange cancelled what is left of live order `id`: an IOC
+  /// remainder.
+  void expire(local_order_id id) {
+    auto& orders = ctx_.mutable_orders();
+    auto i = orders.find(id);
+    REQUIRE(i != orders.end());
+    order_update u;
+    u.what = order_update::kind::cancelled;
+    u.id = id;
+    u.symbol = i->second.spec.symbol;
+    u.side = i->second.spec.side;
+    u.qty = i->second.open;
+    u.cancel = market::cancel_reason::ioc_remainder;
+    ctx_.mutable_account().release(id);
+    orders.erase(i);
+    strategy_->on_order(ctx_, u);
+    carry_out();
+  }
+
+  /// A public trade on a symbol subscribed with trades: updates the view's
+  /// last trade, as the host does, and tells the strategy.
+  void deliver_trade(const public_trade& t) {
+    auto& v = ctx_.mutable_market(t.symbol);
+    v.last_price = t.price;
+    v.last_qty = t.qty;
+    v.last_trade_time = t.time;
+    strategy_->on_trade(ctx_, t);
+    carry_out();
+  }
+
+  /// The value of the metric `name` the strategy recorded, if any.
+  std::optional<double> metric(const std::string& name) const {
+    for (const auto& [n, v] : ctx_.metrics())
+      if (n == name)
+        return v;
+    return std::nullopt;
   }
 
   /// Every intent carried out so far, with the time it was made.

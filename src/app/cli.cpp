@@ -15,6 +15,8 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -220,6 +222,20 @@ int do_experiment(const experiment_cli_options& opts,
   }
   if (::isatty(STDERR_FILENO) == 1)
     eo.progress = &err;
+  // stdout carries the result tables (Markdown); the runs' log lines (network
+  // events as they begin and end, routes lost during an outage) go to stderr,
+  // and only from warnings up: each experiment runs its scenario many times.
+  auto quiet = spdlog::stderr_color_mt("experiment");
+  quiet->set_level(spdlog::level::warn);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(quiet);
+  struct restore_logger {
+    std::shared_ptr<spdlog::logger> logger;
+    ~restore_logger() {
+      spdlog::set_default_logger(logger);
+      spdlog::drop("experiment");
+    }
+  } restore{previous};
   try {
     run_experiment(opts.name, eo, registry, out);
   } catch (const scenario_error& e) {

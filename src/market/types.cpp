@@ -88,6 +88,8 @@ std::string_view to_string(reject_reason x) {
     return "no_reference_price";
   case reject_reason::malformed_request:
     return "malformed_request";
+  case reject_reason::outside_price_band:
+    return "outside_price_band";
   }
   return "reject_reason?";
 }

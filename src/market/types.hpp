@@ -63,6 +63,8 @@ enum class reject_reason : std::uint8_t {
   no_reference_price,    ///< market buy without a positive reference price to reserve at
   malformed_request,     ///< a field no valid request can have (e.g. an enum value out
                          ///< of range, as a peer on the wire may send)
+  // -- consensus-aware checks (consensus/bft/price_band.hpp) --
+  outside_price_band, ///< price too far from the latest finalized consensus price
 };
 
 enum class cancel_reason : std::uint8_t {

@@ -16,6 +16,7 @@ packages=(
   libyaml-cpp-dev
   libcli11-dev
   libbenchmark-dev
+  iproute2
 )
 
 missing=()

@@ -188,6 +188,8 @@ caf::error check(const transport_security& s) {
 
 caf::error configure(caf::actor_system_config& cfg, const transport_security& s) {
   cfg.load<caf::io::middleman>();
+  cfg.set("middleman.heartbeat-interval", caf::timespan{heartbeat_interval});
+  cfg.set("middleman.connection-timeout", caf::timespan{connection_timeout});
   if (!s.tls)
     return check(s);
   if (auto err = check(s))

@@ -38,8 +38,18 @@ struct transport_security {
 /// cannot.
 caf::error check(const transport_security& s);
 
-/// Loads the middleman (and the OpenSSL manager when `s.tls`) into `cfg` and
-/// sets CAF's `openssl.*` options. On an error (see check()) nothing secure is
+/// Liveness of links: each middleman sends a BASP heartbeat every
+/// `heartbeat_interval` and closes a connection that brought nothing (not even
+/// a heartbeat) for `connection_timeout`. Without them a cut link (no RST, no
+/// FIN: a cable, a firewall, `ip link set down`) goes unnoticed by TCP for
+/// minutes and a run waits on the lost host; with them its actors are reported
+/// down (remote_link_unreachable) within about `connection_timeout`. Both
+/// sides of a link need them (configure() sets them for every node and run).
+inline constexpr std::chrono::milliseconds heartbeat_interval{500};
+inline constexpr std::chrono::milliseconds connection_timeout{5000};
+
+/// Loads the middleman (and the OpenSSL manager when `s.tls`) into `cfg`, sets
+/// the heartbeat options above and CAF's `openssl.*` options. On an error (see check()) nothing secure is
 /// loaded, and publish()/connect() with the same `s` fail with that error: a
 /// bad TLS configuration never degrades to plain links.
 caf::error configure(caf::actor_system_config& cfg, const transport_security& s);

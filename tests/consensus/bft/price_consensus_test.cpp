@@ -3,6 +3,7 @@
 // proposal.
 
 #include "consensus/bft/price_aggregation.hpp"
+#include "consensus/bft/price_codec.hpp"
 #include "consensus/bft/price_feed.hpp"
 #include "consensus/bft/price_validation.hpp"
 
@@ -300,4 +301,63 @@ TEST_CASE_METHOD(voter_fixture, "a voter without its own view refuses (abstains)
   view.own.reset();
   CHECK(check_proposal(good, view, rules) == proposal_verdict::no_own_view);
   CHECK(to_string(proposal_verdict::no_own_view) == "no_own_view");
+}
+
+TEST_CASE("honest voters with their own noisy view accept an honest leader's proposal "
+          "and refuse one shifted by 1%, over many seeds",
+          "[price_proposal]") {
+  // Four validators watch the same five sources (the same reference walk)
+  // through their own connections: same reference, independent noise.
+  const aggregation_rules rules;
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    std::vector<simulated_feeds> views;
+    for (std::uint64_t v = 0; v < 4; ++v)
+      views.emplace_back(reference_walk_params{}, honest_sources(5, seed * 100 + v),
+                         seed);
+    std::optional<price_ticks> last;
+    for (epoch_t epoch = 1; epoch <= 10; ++epoch) {
+      const time_ns t = now + static_cast<time_ns>(epoch) * 1'000'000'000LL;
+      std::vector<aggregation_result> results;
+      for (auto& feeds : views) {
+        const auto qs = feeds.sample(t);
+        results.push_back(aggregate(aapl, epoch, qs, rules, last, t));
+        REQUIRE(results.back().proposal);
+      }
+      const auto leader = epoch % 4;
+      const auto& honest = *results[leader].proposal;
+      auto shifted = honest;
+      shifted.price += shifted.price / 100;
+      for (std::size_t v = 0; v < 4; ++v) {
+        const validator_view view{aapl, epoch, results[v].proposal, last};
+        INFO("seed " << seed << " epoch " << epoch << " voter " << v);
+        CHECK(check_proposal(honest, view, rules) == proposal_verdict::accept);
+        CHECK(check_proposal(shifted, view, rules) == proposal_verdict::price_disagrees);
+      }
+      last = honest.price; // as if finalized
+    }
+  }
+}
+
+// -- canonical bytes --
+
+TEST_CASE("a proposal's canonical bytes decode to the same proposal, and nothing else "
+          "decodes",
+          "[price_codec]") {
+  const auto p =
+      *agg({quote(4, 15'100, 300), quote(2, 15'000, 100), quote(9, 15'200, 600)})
+           .proposal;
+  const auto bytes = encode(p);
+  CHECK(decode_price_proposal(bytes) == p);
+  CHECK(encode(p) == bytes); // deterministic
+  auto other = p;
+  other.epoch += 1;
+  CHECK(encode(other) != bytes);
+  CHECK_FALSE(decode_price_proposal(bytes.substr(0, bytes.size() - 1)));
+  CHECK_FALSE(decode_price_proposal(bytes + "x"));
+  CHECK_FALSE(decode_price_proposal("marketsim/halt/v1"));
+  // a source count far larger than the bytes: refused without looping
+  auto lying = bytes;
+  const auto at = bytes.size() - 8 - 4 * 3 - 4; // the u32 count before the 3 sources
+  lying[at + 3] = static_cast<char>(0x7f);
+  CHECK_FALSE(decode_price_proposal(lying));
 }

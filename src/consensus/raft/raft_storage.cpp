@@ -18,14 +18,14 @@ namespace fs = std::filesystem;
 
 std::string_view to_string(storage_errc x) {
   switch (x) {
-    case storage_errc::none:
-      return "none";
-    case storage_errc::io_error:
-      return "io_error";
-    case storage_errc::corrupt_record:
-      return "corrupt_record";
-    case storage_errc::bad_argument:
-      return "bad_argument";
+  case storage_errc::none:
+    return "none";
+  case storage_errc::io_error:
+    return "io_error";
+  case storage_errc::corrupt_record:
+    return "corrupt_record";
+  case storage_errc::bad_argument:
+    return "bad_argument";
   }
   return "unknown";
 }
@@ -251,35 +251,36 @@ storage_result<wal_replay> replay_wal(const fs::path& dir) {
     if (!rec.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
       return corrupt(file, off, "not a WalRecord");
     switch (rec.record_case()) {
-      case pb::WalRecord::kHardState:
-        st.hard = {rec.hard_state().term(), rec.hard_state().voted_for()};
-        break;
-      case pb::WalRecord::kEntry: {
-        log_entry e;
-        if (!from_pb(rec.entry(), e))
-          return corrupt(file, off, "entry kind out of range");
-        if (e.index != st.last_index() + 1)
-          return corrupt(file, off, "entry " + std::to_string(e.index) + " after entry " +
-                                        std::to_string(st.last_index()));
-        st.entries.push_back(std::move(e));
-        break;
-      }
-      case pb::WalRecord::kTruncate: {
-        index_t from = rec.truncate().from_index();
-        if (from <= st.base_index)
-          return corrupt(file, off, "truncation into the compacted prefix");
-        if (from <= st.last_index())
-          st.entries.resize(from - st.base_index - 1);
-        break;
-      }
-      case pb::WalRecord::kBase:
-        if (records != 0)
-          return corrupt(file, off, "log base after the first record");
-        st.base_index = rec.base().base_index();
-        st.base_term = rec.base().base_term();
-        break;
-      case pb::WalRecord::RECORD_NOT_SET:
-        return corrupt(file, off, "empty WalRecord");
+    case pb::WalRecord::kHardState:
+      st.hard = {rec.hard_state().term(), rec.hard_state().voted_for()};
+      break;
+    case pb::WalRecord::kEntry: {
+      log_entry e;
+      if (!from_pb(rec.entry(), e))
+        return corrupt(file, off, "entry kind out of range");
+      if (e.index != st.last_index() + 1)
+        return corrupt(file, off,
+                       "entry " + std::to_string(e.index) + " after entry " +
+                           std::to_string(st.last_index()));
+      st.entries.push_back(std::move(e));
+      break;
+    }
+    case pb::WalRecord::kTruncate: {
+      index_t from = rec.truncate().from_index();
+      if (from <= st.base_index)
+        return corrupt(file, off, "truncation into the compacted prefix");
+      if (from <= st.last_index())
+        st.entries.resize(from - st.base_index - 1);
+      break;
+    }
+    case pb::WalRecord::kBase:
+      if (records != 0)
+        return corrupt(file, off, "log base after the first record");
+      st.base_index = rec.base().base_index();
+      st.base_term = rec.base().base_term();
+      break;
+    case pb::WalRecord::RECORD_NOT_SET:
+      return corrupt(file, off, "empty WalRecord");
     }
     ++records;
     return {};
@@ -324,20 +325,14 @@ storage_result<std::optional<snapshot>> read_snapshot(const fs::path& dir) {
 // -- raft_storage -------------------------------------------------------------------
 
 raft_storage::raft_storage(fs::path dir, storage_options options)
-  : dir_(std::move(dir)), options_(options) {
-}
+    : dir_(std::move(dir)), options_(options) {}
 
 raft_storage::raft_storage(raft_storage&& other) noexcept
-  : dir_(std::move(other.dir_)),
-    options_(other.options_),
-    wal_fd_(std::exchange(other.wal_fd_, -1)),
-    hard_(other.hard_),
-    base_index_(other.base_index_),
-    last_index_(other.last_index_),
-    snapshot_index_(other.snapshot_index_),
-    snapshot_term_(other.snapshot_term_),
-    torn_(std::move(other.torn_)) {
-}
+    : dir_(std::move(other.dir_)), options_(other.options_),
+      wal_fd_(std::exchange(other.wal_fd_, -1)), hard_(other.hard_),
+      base_index_(other.base_index_), last_index_(other.last_index_),
+      snapshot_index_(other.snapshot_index_), snapshot_term_(other.snapshot_term_),
+      torn_(std::move(other.torn_)) {}
 
 raft_storage& raft_storage::operator=(raft_storage&& other) noexcept {
   if (this != &other) {
@@ -477,8 +472,8 @@ storage_error raft_storage::truncate_suffix(index_t from_index) {
 storage_error raft_storage::save_snapshot(const snapshot& snap) {
   if (snap.meta.last_index < snapshot_index_)
     return bad_argument("save_snapshot: snapshot at " +
-                        std::to_string(snap.meta.last_index) + " is older than the one at " +
-                        std::to_string(snapshot_index_));
+                        std::to_string(snap.meta.last_index) +
+                        " is older than the one at " + std::to_string(snapshot_index_));
   pb::Snapshot s;
   s.set_last_index(snap.meta.last_index);
   s.set_last_term(snap.meta.last_term);

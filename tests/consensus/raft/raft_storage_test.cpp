@@ -27,8 +27,9 @@ struct temp_dir {
   fs::path path;
   temp_dir() {
     static int counter = 0;
-    path = fs::temp_directory_path() / ("raft_storage_test_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
+    path =
+        fs::temp_directory_path() / ("raft_storage_test_" + std::to_string(::getpid()) +
+                                     "_" + std::to_string(counter++));
     fs::remove_all(path);
   }
   ~temp_dir() {
@@ -342,11 +343,19 @@ TEST_CASE("A corrupt record in the middle is refused with file and offset",
     second_record = wal_size(d.path);
     require_ok(s.append(entries(2, 5, 1)));
   }
-  SECTION("in a payload") { flip_byte(d.path / "raft.wal", second_record + 14); }
-  SECTION("in a payload checksum") { flip_byte(d.path / "raft.wal", second_record + 5); }
-  SECTION("in a header checksum") { flip_byte(d.path / "raft.wal", second_record + 9); }
+  SECTION("in a payload") {
+    flip_byte(d.path / "raft.wal", second_record + 14);
+  }
+  SECTION("in a payload checksum") {
+    flip_byte(d.path / "raft.wal", second_record + 5);
+  }
+  SECTION("in a header checksum") {
+    flip_byte(d.path / "raft.wal", second_record + 9);
+  }
   // A damaged length must not pass for a record cut short by the file's end.
-  SECTION("in a length") { flip_byte(d.path / "raft.wal", second_record + 1); }
+  SECTION("in a length") {
+    flip_byte(d.path / "raft.wal", second_record + 1);
+  }
   auto s = raft_storage::open(d.path);
   REQUIRE_FALSE(s.has_value());
   CHECK(s.error().code == storage_errc::corrupt_record);
@@ -444,77 +453,77 @@ TEST_CASE("Random operations agree with an in-memory model over many seeds",
     for (int step = 0; step < steps; ++step) {
       INFO("step " << step);
       switch (pick(0, 9)) {
-        case 0: { // term and vote
-          term += pick(0, 1);
-          m.hard = {term, static_cast<node_id>(pick(0, 3))};
-          require_ok(s.save_hard_state(m.hard));
-          break;
+      case 0: { // term and vote
+        term += pick(0, 1);
+        m.hard = {term, static_cast<node_id>(pick(0, 3))};
+        require_ok(s.save_hard_state(m.hard));
+        break;
+      }
+      case 1:
+      case 2:
+      case 3: { // a batch of entries
+        std::vector<log_entry> batch;
+        auto n = pick(1, 6);
+        for (index_t i = m.last() + 1; i <= m.last() + n; ++i) {
+          std::string data(pick(0, 40), '\0');
+          for (char& c : data)
+            c = static_cast<char>(pick(0, 255));
+          auto kind = static_cast<entry_kind>(pick(0, 2));
+          batch.push_back({term, i, kind, data});
         }
-        case 1:
-        case 2:
-        case 3: { // a batch of entries
-          std::vector<log_entry> batch;
-          auto n = pick(1, 6);
-          for (index_t i = m.last() + 1; i <= m.last() + n; ++i) {
-            std::string data(pick(0, 40), '\0');
-            for (char& c : data)
-              c = static_cast<char>(pick(0, 255));
-            auto kind = static_cast<entry_kind>(pick(0, 2));
-            batch.push_back({term, i, kind, data});
+        require_ok(s.append(batch));
+        m.log.insert(m.log.end(), batch.begin(), batch.end());
+        break;
+      }
+      case 4: { // a conflicting suffix
+        if (m.last() == m.base)
+          break;
+        index_t from = pick(m.base + 1, m.last());
+        require_ok(s.truncate_suffix(from));
+        m.log.resize(from - m.base - 1);
+        ++term;
+        break;
+      }
+      case 5: { // snapshot somewhere in the log, or past it
+        index_t lo = std::max<index_t>(m.snap ? m.snap->meta.last_index : 0, m.base);
+        bool past = pick(0, 4) == 0;
+        if (!past && lo > m.last())
+          break;
+        index_t at = past ? m.last() + pick(1, 5) : pick(lo, m.last());
+        if (at < lo || at == 0)
+          break;
+        term_t t = past ? term : m.term_at(at);
+        snapshot snap = make_snapshot(at, t, "snap@" + std::to_string(at));
+        require_ok(s.save_snapshot(snap));
+        m.snap = snap;
+        break;
+      }
+      case 6: { // compaction up to the snapshot (or before it)
+        if (!m.snap)
+          break;
+        index_t snap_at = m.snap->meta.last_index;
+        index_t up_to = snap_at <= m.last() ? pick(m.base, snap_at) : snap_at;
+        require_ok(s.compact_prefix(up_to));
+        if (up_to > m.base) {
+          if (up_to <= m.last()) {
+            m.base_term = m.term_at(up_to);
+            m.log.erase(m.log.begin(),
+                        m.log.begin() + static_cast<std::ptrdiff_t>(up_to - m.base));
+          } else {
+            m.base_term = m.snap->meta.last_term;
+            m.log.clear();
           }
-          require_ok(s.append(batch));
-          m.log.insert(m.log.end(), batch.begin(), batch.end());
-          break;
+          m.base = up_to;
         }
-        case 4: { // a conflicting suffix
-          if (m.last() == m.base)
-            break;
-          index_t from = pick(m.base + 1, m.last());
-          require_ok(s.truncate_suffix(from));
-          m.log.resize(from - m.base - 1);
-          ++term;
-          break;
-        }
-        case 5: { // snapshot somewhere in the log, or past it
-          index_t lo = std::max<index_t>(m.snap ? m.snap->meta.last_index : 0, m.base);
-          bool past = pick(0, 4) == 0;
-          if (!past && lo > m.last())
-            break;
-          index_t at = past ? m.last() + pick(1, 5) : pick(lo, m.last());
-          if (at < lo || at == 0)
-            break;
-          term_t t = past ? term : m.term_at(at);
-          snapshot snap = make_snapshot(at, t, "snap@" + std::to_string(at));
-          require_ok(s.save_snapshot(snap));
-          m.snap = snap;
-          break;
-        }
-        case 6: { // compaction up to the snapshot (or before it)
-          if (!m.snap)
-            break;
-          index_t snap_at = m.snap->meta.last_index;
-          index_t up_to = snap_at <= m.last() ? pick(m.base, snap_at) : snap_at;
-          require_ok(s.compact_prefix(up_to));
-          if (up_to > m.base) {
-            if (up_to <= m.last()) {
-              m.base_term = m.term_at(up_to);
-              m.log.erase(m.log.begin(), m.log.begin() + static_cast<std::ptrdiff_t>(
-                                                             up_to - m.base));
-            } else {
-              m.base_term = m.snap->meta.last_term;
-              m.log.clear();
-            }
-            m.base = up_to;
-          }
-          break;
-        }
-        case 7:
-          require_ok(s.sync());
-          break;
-        default: { // restart (the page cache holds unsynced writes in-process)
-          s = open_ok(d.path, opt);
-          break;
-        }
+        break;
+      }
+      case 7:
+        require_ok(s.sync());
+        break;
+      default: { // restart (the page cache holds unsynced writes in-process)
+        s = open_ok(d.path, opt);
+        break;
+      }
       }
       REQUIRE(s.last_index() == m.last());
       REQUIRE(s.base_index() == m.base);

@@ -1,0 +1,279 @@
+#include "consensus/raft/replicated_exchange.hpp"
+
+#include "consensus/raft/exchange_command_pb.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace marketsim::consensus::raft {
+
+using namespace market;
+
+replicated_exchange::replicated_exchange(symbol_table table,
+                                         std::vector<symbol_id> symbols)
+    : table_(std::move(table)), symbols_(std::move(symbols)),
+      engine_(std::make_unique<matching_engine>(table_, symbols_)) {}
+
+replicated_exchange::~replicated_exchange() = default;
+
+// -- applying entries ----------------------------------------------------------
+
+const exchange_apply_result& replicated_exchange::apply(const log_entry& e) {
+  result_.index = e.index;
+  result_.error.clear();
+  result_.events.clear();
+  if (e.index != applied_index_ + 1) {
+    result_.error = "entry " + std::to_string(e.index) + " applied where " +
+                    std::to_string(applied_index_ + 1) + " is next";
+    return result_;
+  }
+  applied_index_ = e.index;
+  if (e.kind != entry_kind::command)
+    return result_;
+  auto cmd = decode_exchange_command(e.data);
+  if (!cmd) {
+    result_.error = std::move(cmd.reason);
+    return result_;
+  }
+  run(*cmd.value, result_.events);
+  mirror(std::get_if<order_request>(&*cmd.value), result_.events);
+  hash_tape(result_.events);
+  return result_;
+}
+
+void replicated_exchange::run(const exchange_command& cmd, std::vector<book_event>& out) {
+  if (auto* r = std::get_if<order_request>(&cmd))
+    engine_->submit(*r, out);
+  else if (auto* c = std::get_if<cancel_command>(&cmd))
+    engine_->cancel(c->request, c->requester, out);
+  else if (auto* m = std::get_if<modify_command>(&cmd))
+    engine_->modify(m->request, m->requester, out);
+  else
+    engine_->end_of_day(out);
+}
+
+void replicated_exchange::mirror(const order_request* submitted,
+                                 const std::vector<book_event>& events) {
+  auto find = [this](symbol_id symbol, order_id id) {
+    auto it = live_.find({symbol, id});
+    return it == live_.end() ? nullptr : &it->second;
+  };
+  for (const book_event& ev : events) {
+    switch (ev.kind) {
+    case event_kind::accepted:
+      if (submitted != nullptr && ev.id == submitted->id) {
+        const order_request& r = *submitted;
+        bool stop = r.type == order_type::stop || r.type == order_type::stop_limit;
+        live_[{r.symbol, r.id}] = {r.owner,     r.symbol, r.side,       r.type,
+                                   r.tif,       r.price,  r.stop_price, r.qty,
+                                   r.post_only, stop,     next_seq_++};
+      }
+      break;
+    case event_kind::trade:
+      if (auto* o = find(ev.symbol, ev.id))
+        o->open = ev.leaves;
+      if (auto* o = find(ev.symbol, ev.maker))
+        o->open = ev.maker_leaves;
+      break;
+    case event_kind::cancelled:
+    case event_kind::done:
+      live_.erase({ev.symbol, ev.id});
+      break;
+    case event_kind::stop_triggered:
+      if (auto* o = find(ev.symbol, ev.id)) {
+        o->pending_stop = false;
+        o->type = o->type == order_type::stop ? order_type::market : order_type::limit;
+        o->open = ev.qty;
+        o->seq = next_seq_++; // priority from the trigger
+      }
+      break;
+    case event_kind::modified:
+      if (auto* o = find(ev.symbol, ev.id)) {
+        if (ev.price != o->price || ev.qty > o->open)
+          o->seq = next_seq_++; // re-queued: back of its (new) level
+        o->price = ev.price;
+        o->open = ev.qty;
+      }
+      break;
+    case event_kind::rejected:
+      break;
+    }
+  }
+}
+
+void replicated_exchange::hash_tape(const std::vector<book_event>& events) {
+  if (events.empty())
+    return;
+  scratch_.clear();
+  for (const book_event& ev : events) {
+    scratch_.u8(static_cast<std::uint8_t>(ev.kind));
+    scratch_.u8(static_cast<std::uint8_t>(ev.reject));
+    scratch_.u8(static_cast<std::uint8_t>(ev.cancel));
+    scratch_.u8(static_cast<std::uint8_t>(ev.side));
+    scratch_.u32(ev.symbol);
+    scratch_.u64(ev.id);
+    scratch_.u64(ev.owner);
+    scratch_.u64(ev.maker);
+    scratch_.u64(ev.maker_owner);
+    scratch_.i64(ev.price);
+    scratch_.i64(ev.qty);
+    scratch_.i64(ev.leaves);
+    scratch_.i64(ev.maker_leaves);
+    trades_ += ev.kind == event_kind::trade ? 1 : 0;
+  }
+  events_ += events.size();
+  tape_hash_ = blake2b_256_chain(tape_hash_, scratch_.view());
+}
+
+// -- snapshots -------------------------------------------------------------------
+
+namespace {
+
+/// What a snapshot's order re-enters as: resting orders as limit orders
+/// with their open quantity.
+order_request request_of(symbol_id symbol, order_id id,
+                         const replicated_exchange::live_order& o) {
+  order_request r;
+  r.id = id;
+  r.owner = o.owner;
+  r.symbol = symbol;
+  r.side = o.side;
+  r.type = o.type;
+  r.tif = o.tif;
+  r.price = o.price;
+  r.stop_price = o.stop_price;
+  r.qty = o.open;
+  r.post_only = o.post_only;
+  return r;
+}
+
+/// Empty when `r` can be what the snapshot says it is.
+std::string check_restorable(const order_request& r, bool stop) {
+  bool is_stop = r.type == order_type::stop || r.type == order_type::stop_limit;
+  bool rests = r.type == order_type::limit &&
+               (r.tif == time_in_force::gtc || r.tif == time_in_force::day);
+  if (stop ? is_stop : rests)
+    return {};
+  return "order " + std::to_string(r.id) + ": cannot be " +
+         (stop ? "a pending stop" : "a resting order");
+}
+
+/// Gives `book` the last trade price `price` with one trade of one lot between
+/// two throw-away orders; the book must be empty.
+std::string set_last_price(order_book& book, price_t price) {
+  if (book.live_orders() != 0)
+    return "book " + std::to_string(book.symbol()) + " is listed twice";
+  std::vector<book_event> out;
+  order_request sell;
+  sell.id = 1;
+  sell.owner = 1;
+  sell.symbol = book.symbol();
+  sell.side = side::sell;
+  sell.price = price;
+  sell.qty = book.spec().lot_size;
+  order_request buy = sell;
+  buy.id = 2;
+  buy.owner = 2;
+  buy.side = side::buy;
+  book.submit(sell, out);
+  book.submit(buy, out);
+  if (book.stats().last_price != price || book.live_orders() != 0)
+    return "book " + std::to_string(book.symbol()) + ": cannot set last price " +
+           std::to_string(price);
+  return {};
+}
+
+} // namespace
+
+std::string replicated_exchange::snapshot() const {
+  pb::ExchangeSnapshot s;
+  s.set_applied_index(applied_index_);
+  s.set_tape_hash(tape_hash_.data(), tape_hash_.size());
+  s.set_events(events_);
+  s.set_trades(trades_);
+  // Oldest first, whatever the hash map's order.
+  std::vector<std::pair<std::uint64_t, order_key>> by_age;
+  by_age.reserve(live_.size());
+  for (const auto& [key, o] : live_)
+    by_age.emplace_back(o.seq, key);
+  std::sort(by_age.begin(), by_age.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (symbol_id sym : symbols_) {
+    pb::BookState& b = *s.add_books();
+    b.set_symbol(sym);
+    b.set_last_price(engine_->book(sym)->stats().last_price);
+    for (const auto& [seq, key] : by_age) {
+      const live_order& o = live_.at(key);
+      if (key.symbol == sym)
+        to_pb(request_of(sym, key.id, o),
+              o.pending_stop ? *b.add_stops() : *b.add_resting());
+    }
+  }
+  return s.SerializeAsString();
+}
+
+std::string replicated_exchange::restore(std::string_view bytes) {
+  pb::ExchangeSnapshot s;
+  if (!s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return "not an ExchangeSnapshot (protobuf parse failed)";
+  if (s.tape_hash().size() != tape_hash_.size())
+    return "tape hash of " + std::to_string(s.tape_hash().size()) + " bytes";
+  auto engine = std::make_unique<matching_engine>(table_, symbols_);
+  decltype(live_) live;
+  std::uint64_t seq = 1;
+  std::vector<book_event> out;
+  for (const pb::BookState& b : s.books()) {
+    order_book* book = engine->book(b.symbol());
+    if (book == nullptr)
+      return "symbol " + std::to_string(b.symbol()) + " is not traded here";
+    if (b.last_price() != 0)
+      if (auto err = set_last_price(*book, b.last_price()); !err.empty())
+        return err;
+    // Resting orders first, oldest first; then the stops in arrival order.
+    for (bool stops : {false, true}) {
+      for (const pb::NewOrder& o : stops ? b.stops() : b.resting()) {
+        auto decoded = from_pb(o);
+        if (!decoded)
+          return decoded.reason;
+        order_request r = *decoded.value;
+        r.symbol = b.symbol();
+        if (auto err = check_restorable(r, stops); !err.empty())
+          return err;
+        out.clear();
+        book->submit(r, out);
+        if (out.size() != 1 || out[0].kind != event_kind::accepted)
+          return "order " + std::to_string(r.id) + " does not re-enter quietly: " +
+                 (out.empty() ? std::string("no event") : to_string(out.back()));
+        live[{r.symbol, r.id}] = {r.owner,     r.symbol, r.side,       r.type,
+                                  r.tif,       r.price,  r.stop_price, r.qty,
+                                  r.post_only, stops,    seq++};
+      }
+    }
+  }
+  engine_ = std::move(engine);
+  live_ = std::move(live);
+  next_seq_ = seq;
+  applied_index_ = s.applied_index();
+  std::copy(s.tape_hash().begin(), s.tape_hash().end(), tape_hash_.begin());
+  events_ = s.events();
+  trades_ = s.trades();
+  result_ = {};
+  return {};
+}
+
+std::string replicated_exchange::check_invariants() const {
+  if (auto err = engine_->check_invariants(); !err.empty())
+    return err;
+  std::size_t in_books = 0;
+  for (symbol_id sym : symbols_)
+    in_books += engine_->book(sym)->live_orders();
+  if (in_books != live_.size())
+    return "mirror holds " + std::to_string(live_.size()) + " live orders, the books " +
+           std::to_string(in_books);
+  for (const auto& [key, o] : live_)
+    if (!engine_->book(key.symbol)->is_live(key.id))
+      return "mirror holds order " + std::to_string(key.id) + ", its book does not";
+  return {};
+}
+
+} // namespace marketsim::consensus::raft

@@ -190,8 +190,8 @@ void node::heard_from_leader(node_id leader) {
 }
 
 bool node::in_lease() const {
-  if (role_ == node_role::leader)
-    return params_.check_quorum; // it steps down when cut off from a majority
+  if (role_ == node_role::leader) // as LogCabin: a leader withholds votes while it leads
+    return true;
   return leader_ != no_node && leader_contact_ &&
          now_ - *leader_contact_ < params_.election_timeout_min;
 }
@@ -285,8 +285,15 @@ void node::on(const request_vote& m) {
     send(r);
     return;
   }
-  if (m.term > hs_.term)
+  if (m.term > hs_.term) {
+    // Raft 5.2: a vote request resets the timer only when granted, so that
+    // candidates with stale logs cannot keep up-to-date nodes from running.
+    const time_ns deadline = election_deadline_;
+    const bool was_follower = role_ == node_role::follower;
     become_follower(m.term, no_node);
+    if (was_follower)
+      election_deadline_ = deadline;
+  }
   r.term = hs_.term;
   r.granted = (hs_.voted_for == no_node || hs_.voted_for == m.from) &&
               log_up_to_date(m.last_log_index, m.last_log_term);
@@ -477,8 +484,13 @@ void node::send_append(node_id to, peer& p, bool heartbeat) {
 
 void node::send_more(node_id to, peer& p) {
   if (p.mode == peer_mode::replicate) {
-    while (p.next <= last_index() && p.inflight < params_.max_inflight)
+    while (p.mode == peer_mode::replicate && p.next <= last_index() &&
+           p.inflight < params_.max_inflight) {
+      const index_t before = p.next;
       send_append(to, p, false);
+      if (p.next == before)
+        break; // it went to snapshot mode
+    }
   } else {
     send_append(to, p, false);
   }

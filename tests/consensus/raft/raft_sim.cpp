@@ -118,6 +118,10 @@ void cluster::dispatch(const event& e) {
       return; // superseded
     ++events_;
     r.timer_at = -1;
+    if (trace)
+      trace_lines.push_back(std::to_string(now_) + " tick " + std::to_string(e.to) +
+                            " (" + std::string(to_string(r.n->role())) + " t" +
+                            std::to_string(r.n->term()) + ")");
     handle(e.to, r.n->tick(now_));
   }
 }

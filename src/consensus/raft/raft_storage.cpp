@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <functional>
+#include <sys/file.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ namespace {
 
 constexpr const char* wal_name = "raft.wal";
 constexpr const char* snapshot_name = "raft.snapshot";
+constexpr const char* lock_name = "raft.lock";
 constexpr std::size_t header_size = 12;
 /// No record is this large; a bigger length field is damage, not data.
 constexpr std::uint32_t max_record = 256u << 20;
@@ -327,19 +329,18 @@ storage_result<std::optional<snapshot>> read_snapshot(const fs::path& dir) {
 raft_storage::raft_storage(fs::path dir, storage_options options)
     : dir_(std::move(dir)), options_(options) {}
 
-raft_storage::raft_storage(raft_storage&& other) noexcept
-    : dir_(std::move(other.dir_)), options_(other.options_),
-      wal_fd_(std::exchange(other.wal_fd_, -1)), hard_(other.hard_),
-      base_index_(other.base_index_), last_index_(other.last_index_),
-      snapshot_index_(other.snapshot_index_), snapshot_term_(other.snapshot_term_),
-      torn_(std::move(other.torn_)) {}
+raft_storage::raft_storage(raft_storage&& other) noexcept {
+  *this = std::move(other);
+}
 
 raft_storage& raft_storage::operator=(raft_storage&& other) noexcept {
   if (this != &other) {
-    close_wal();
+    close_all();
     dir_ = std::move(other.dir_);
     options_ = other.options_;
+    // The descriptors change owner: the moved-from object closes nothing.
     wal_fd_ = std::exchange(other.wal_fd_, -1);
+    lock_fd_ = std::exchange(other.lock_fd_, -1);
     hard_ = other.hard_;
     base_index_ = other.base_index_;
     last_index_ = other.last_index_;
@@ -351,7 +352,14 @@ raft_storage& raft_storage::operator=(raft_storage&& other) noexcept {
 }
 
 raft_storage::~raft_storage() {
+  close_all();
+}
+
+void raft_storage::close_all() {
   close_wal();
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_); // releases the flock
+  lock_fd_ = -1;
 }
 
 void raft_storage::close_wal() {
@@ -376,6 +384,16 @@ storage_result<raft_storage> raft_storage::open(const fs::path& dir,
   if (ec)
     return storage_error{storage_errc::io_error,
                          dir.string() + ": create directory: " + ec.message()};
+  raft_storage s(dir, options);
+  fs::path lock_file = dir / lock_name;
+  s.lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (s.lock_fd_ < 0)
+    return io_error(lock_file, "open");
+  if (::flock(s.lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    return io_error(lock_file,
+                    errno == EWOULDBLOCK
+                        ? "locked: another raft_storage has this directory open"
+                        : "flock");
   fs::remove(dir / (std::string(wal_name) + ".tmp"), ec);
   fs::remove(dir / (std::string(snapshot_name) + ".tmp"), ec);
 
@@ -386,7 +404,6 @@ storage_result<raft_storage> raft_storage::open(const fs::path& dir,
   if (!wal)
     return wal.error();
 
-  raft_storage s(dir, options);
   const stored_state& st = wal->state;
   if (st.torn) {
     // Cut the torn write off so that new records follow the last good one.
@@ -395,12 +412,15 @@ storage_result<raft_storage> raft_storage::open(const fs::path& dir,
       return io_error(file, "truncate torn tail");
     s.torn_ = st.torn;
   }
+  bool creates_wal = !fs::exists(dir / wal_name, ec);
   if (auto err = s.open_wal_for_append())
     return err;
   if (st.torn && ::fdatasync(s.wal_fd_) != 0)
     return io_error(dir / wal_name, "fdatasync");
-  if (auto err = sync_dir(dir))
-    return err;
+  // A new file's name must be durable before anything synced into it counts.
+  if (creates_wal)
+    if (auto err = sync_dir(dir))
+      return err;
   s.hard_ = st.hard;
   s.base_index_ = st.base_index;
   s.last_index_ = st.last_index();

@@ -34,6 +34,14 @@
 /// `storage_errc::corrupt_record`, naming the file and the offset. If the
 /// caller syncs before acknowledging, nothing acknowledged is in a torn write.
 ///
+/// ## One owner
+///
+/// open() takes an exclusive flock() on `raft.lock` in the directory for the
+/// life of the object: a second raft_storage on the same directory, in this
+/// process or another, is refused (io_error, "locked"). The kernel drops the
+/// lock when a process dies, so a validator restarted after kill -9 opens at
+/// once. Not thread-safe: one thread (one actor) uses an instance.
+///
 /// ## Durability policy
 ///
 /// With `sync_policy::every_write` each call that changes the log or the hard
@@ -192,10 +200,12 @@ private:
   storage_error write_records(const std::string& framed);
   storage_error open_wal_for_append();
   void close_wal();
+  void close_all();
 
   std::filesystem::path dir_;
   storage_options options_;
   int wal_fd_ = -1;
+  int lock_fd_ = -1;
   hard_state hard_;
   index_t base_index_ = 0;
   index_t last_index_ = 0;

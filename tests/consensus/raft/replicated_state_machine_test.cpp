@@ -9,6 +9,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -344,6 +347,8 @@ TEST_CASE("Snapshot at k, restore, apply the rest equals applying everything",
           "[replicated_exchange][settlement_ledger][random]") {
   const int seeds = seeds_from_env(100);
   const std::size_t entries = 500;
+  std::size_t most_resting = 0; // the snapshots carry real books
+  std::size_t with_stops = 0;
   for (int seed = 1; seed <= seeds; ++seed) {
     auto log = random_log(static_cast<std::uint64_t>(seed) + 1000, entries);
     // The reference: everything, remembering each entry's tape.
@@ -365,6 +370,18 @@ TEST_CASE("Snapshot at k, restore, apply the rest equals applying everything",
         REQUIRE(first_ledger.settle(trades_of(first.apply(log[i]).events)).empty());
       std::string snap = first.snapshot();
       std::string ledger_snap = first_ledger.snapshot();
+      for (symbol_id sym : {0u, 1u}) {
+        const order_book& book = *first.engine().book(sym);
+        std::size_t resting = 0;
+        for (side sd : {side::buy, side::sell}) {
+          std::vector<depth_level> levels;
+          book.depth(sd, 1000, levels);
+          for (const auto& lv : levels)
+            resting += lv.orders;
+        }
+        most_resting = std::max(most_resting, resting);
+        with_stops += book.live_orders() > resting ? 1 : 0;
+      }
 
       auto second = make_exchange();
       REQUIRE(second.restore(snap).empty());
@@ -388,6 +405,8 @@ TEST_CASE("Snapshot at k, restore, apply the rest equals applying everything",
       REQUIRE(second_ledger.check_conservation().empty());
     }
   }
+  CHECK(most_resting >= 10);
+  CHECK(with_stops > 0);
 }
 
 TEST_CASE("A restored book keeps time priority, pending stops and the last price",
@@ -539,4 +558,33 @@ TEST_CASE("The ledger's hash depends on the balances, not on the history",
   REQUIRE(b.deposit({3, 1, 0, 0}).empty());
   CHECK(a.state_hash() != b.state_hash());
   CHECK(to_hex(a.state_hash()).size() == 64);
+}
+
+// -- throughput (hidden: run with "[.bench]") ---------------------------------
+
+TEST_CASE("Apply throughput of the exchange and the ledger", "[.bench]") {
+  auto log = random_log(7, 200'000);
+  auto x = make_exchange();
+  settlement_ledger l;
+  fund(l);
+  auto start = std::chrono::steady_clock::now();
+  std::size_t trades = 0;
+  for (const log_entry& e : log) {
+    auto tr = trades_of(x.apply(e).events);
+    trades += tr.size();
+    REQUIRE(l.settle(tr).empty());
+  }
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("exchange+ledger: %zu entries (%zu trades) in %.3f s: %.0f entries/s\n",
+              log.size(), trades, secs, static_cast<double>(log.size()) / secs);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string snap = x.snapshot();
+  auto restored = make_exchange();
+  REQUIRE(restored.restore(snap).empty());
+  double snap_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("snapshot of %zu bytes taken and restored in %.4f s\n", snap.size(),
+              snap_secs);
+  REQUIRE(restored.state_hash() == x.state_hash());
 }

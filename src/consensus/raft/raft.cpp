@@ -512,18 +512,27 @@ std::optional<index_t> node::last_index_of_term(term_t t) const {
   return std::nullopt;
 }
 
-void node::on(const append_reply& m) {
-  if (m.term > hs_.term) {
-    become_follower(m.term, no_node);
-    return;
+/// The follower a reply of this term comes from, if this node leads in that
+/// term and still replicates to it (a higher term deposes it first).
+node::peer* node::replying_peer(term_t term, node_id from) {
+  if (term > hs_.term) {
+    become_follower(term, no_node);
+    return nullptr;
   }
-  if (role_ != node_role::leader || m.term < hs_.term)
-    return;
-  auto it = peers_.find(m.from);
+  if (role_ != node_role::leader || term < hs_.term)
+    return nullptr;
+  auto it = peers_.find(from);
   if (it == peers_.end())
+    return nullptr;
+  it->second.recent_active = true;
+  return &it->second;
+}
+
+void node::on(const append_reply& m) {
+  peer* pp = replying_peer(m.term, m.from);
+  if (!pp)
     return;
-  peer& p = it->second;
-  p.recent_active = true;
+  peer& p = *pp;
   if (m.success) {
     const bool advanced = m.index > p.match;
     p.match = std::max(p.match, m.index);
@@ -562,17 +571,10 @@ void node::on(const append_reply& m) {
 }
 
 void node::on(const snapshot_reply& m) {
-  if (m.term > hs_.term) {
-    become_follower(m.term, no_node);
+  peer* pp = replying_peer(m.term, m.from);
+  if (!pp)
     return;
-  }
-  if (role_ != node_role::leader || m.term < hs_.term)
-    return;
-  auto it = peers_.find(m.from);
-  if (it == peers_.end())
-    return;
-  peer& p = it->second;
-  p.recent_active = true;
+  peer& p = *pp;
   const bool advanced = m.last_index > p.match;
   p.match = std::max(p.match, m.last_index);
   if (p.mode == peer_mode::snapshot) {

@@ -38,8 +38,11 @@
 /// - Leader election with randomized timeouts drawn from a seeded stream,
 ///   the up-to-date log check, and PreVote (thesis 9.6, `raft_params::pre_vote`)
 ///   plus the leader lease check: a node that heard from a leader less than
-///   `election_timeout_min` ago ignores (pre)votes of a higher term, so a
-///   partitioned or removed node cannot disrupt a working cluster.
+///   `election_timeout_min` ago, and a leader itself, ignores (pre)votes of a
+///   higher term (thesis 4.2.3), so a partitioned or removed node cannot
+///   disrupt a working cluster. A vote request resets the election timer
+///   only when the vote is granted (Raft 5.2), so candidates with stale logs
+///   cannot keep up-to-date nodes from campaigning.
 /// - CheckQuorum (`raft_params::check_quorum`): a leader that has not heard
 ///   from a majority within `election_timeout_max` steps down.
 /// - Log replication with the log-matching check and fast back-up: a
@@ -66,7 +69,9 @@
 ///   that removes itself keeps leading without counting itself and steps down
 ///   once the entry is committed. A new voter is added without a catch-up
 ///   phase (no learners): safe, but the cluster may stall for a moment while
-///   it catches up. A node not in its own config never campaigns.
+///   it catches up. A node not in its own config never campaigns. There is no
+///   leadership transfer (TimeoutNow): after a leader removes itself, the
+///   others elect a new one after an election timeout.
 
 #include "actors/random.hpp"
 #include "consensus/raft/raft_messages.hpp"
@@ -226,6 +231,7 @@ private:
   void reset_election_deadline();
 
   // -- leader -------------------------------------------------------------------
+  peer* replying_peer(term_t term, node_id from);
   void send_append(node_id to, peer& p, bool heartbeat);
   void send_more(node_id to, peer& p);
   void send_snapshot(node_id to, peer& p);

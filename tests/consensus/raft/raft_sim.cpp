@@ -107,6 +107,7 @@ void cluster::dispatch(const event& e) {
     if (!connected(from, e.to))
       return; // the partition began while it was in flight
     ++events_;
+    ++delivered[std::string(message_name(*e.msg))];
     if (trace)
       trace_lines.push_back(std::to_string(now_) + " " + std::to_string(from) + "->" +
                             std::to_string(e.to) + " " +
@@ -148,6 +149,7 @@ void cluster::send(const message& m) {
 
 void cluster::persist(replica& r, const output& out) {
   if (out.truncate_from) {
+    ++truncations;
     const index_t base = r.disk_snap.meta.last_index;
     if (*out.truncate_from <= base)
       r.disk_log.clear();
@@ -287,27 +289,14 @@ node::proposal cluster::propose(node_id to, std::string command) {
   return p;
 }
 
-node::proposal cluster::add_voter(node_id id) {
+node::proposal cluster::change_config(node_id id, bool add) {
   node* l = leader();
   if (!l) {
     node::proposal none;
     none.error = raft_error::not_leader;
     return none;
   }
-  node::proposal p = l->add_voter(id);
-  if (p.error == raft_error::ok)
-    handle(l->id(), std::move(p.out));
-  return p;
-}
-
-node::proposal cluster::remove_voter(node_id id) {
-  node* l = leader();
-  if (!l) {
-    node::proposal none;
-    none.error = raft_error::not_leader;
-    return none;
-  }
-  node::proposal p = l->remove_voter(id);
+  node::proposal p = add ? l->add_voter(id) : l->remove_voter(id);
   if (p.error == raft_error::ok)
     handle(l->id(), std::move(p.out));
   return p;

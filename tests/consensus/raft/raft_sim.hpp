@@ -61,6 +61,9 @@ public:
   /// Runs until `done()` holds (checked after every event) or `limit`.
   bool run_until(const std::function<bool()>& done, time_ns limit);
   std::size_t events() const { return events_; }
+  /// Messages delivered, by kind (what a run exercised).
+  std::map<std::string, std::size_t> delivered;
+  std::size_t truncations = 0; ///< outputs that truncated a log
 
   // -- faults -------------------------------------------------------------
   network_params net;
@@ -76,8 +79,10 @@ public:
   // -- clients --------------------------------------------------------------
   /// A client's request: sent to `to`, redirected once to the hint it gets.
   node::proposal propose(node_id to, std::string command);
-  node::proposal add_voter(node_id id);
-  node::proposal remove_voter(node_id id);
+  /// Membership changes through the current leader.
+  node::proposal add_voter(node_id id) { return change_config(id, true); }
+  node::proposal remove_voter(node_id id) { return change_config(id, false); }
+  node::proposal change_config(node_id id, bool add);
   /// Commands committed and reported to their client: index -> command.
   const std::map<index_t, std::string>& acked() const { return acked_; }
 

@@ -28,6 +28,9 @@ struct seed_result {
   std::size_t acked = 0;         ///< commands acknowledged to clients
   std::size_t events = 0;        ///< steps of all nodes
   std::vector<std::string> tail; ///< the last trace lines (replays only)
+  std::size_t snapshots = 0;     ///< install_snapshot messages delivered
+  std::size_t truncations = 0;   ///< outputs that truncated a log
+  std::size_t config_changes = 0;
 };
 
 /// Virtual time of the chaos phase, and the bound on recovery after healing.
@@ -64,6 +67,9 @@ public:
     r.failure = failure_;
     r.acked = c_.acked().size();
     r.events = c_.events();
+    r.snapshots = c_.delivered["install_snapshot"];
+    r.truncations = c_.truncations;
+    r.config_changes = config_changes_;
     const auto& t = c_.trace_lines;
     r.tail.assign(t.size() > 60 ? t.end() - 60 : t.begin(), t.end());
     return r;
@@ -135,11 +141,15 @@ private:
     for (node_id id : c_.ids())
       if (!l->is_voter(id))
         outside.push_back(id);
+    node::proposal p;
     if (!outside.empty() && (voters.size() <= 3 || rng_.bernoulli(0.5)))
-      c_.add_voter(outside[0]);
+      p = c_.add_voter(outside[0]);
     else if (voters.size() > 2)
-      c_.remove_voter(voters[static_cast<std::size_t>(
+      p = c_.remove_voter(voters[static_cast<std::size_t>(
           rng_.uniform_int(0, std::int64_t(voters.size()) - 1))]);
+    else
+      return;
+    config_changes_ += p.error == raft_error::ok ? 1 : 0;
   }
 
   void chaos() {
@@ -164,6 +174,10 @@ private:
           change_membership();
       } else if (roll < 0.90) {
         c_.net.loss = rng_.uniform() * 0.3;
+      } else if (roll < 0.92) {
+        const node_id a = any(true), b = any(true);
+        if (a != b)
+          c_.block(a, b); // one direction only: asymmetric partitions
       }
     }
   }
@@ -242,6 +256,7 @@ private:
   sim::cluster c_;
   std::string failure_;
   int commands_ = 0;
+  std::size_t config_changes_ = 0;
 };
 
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
@@ -262,12 +277,16 @@ TEST_CASE("random crashes, partitions, loss and reordering never break Raft's sa
       seeds.push_back(s);
   }
   const bool replay = seeds.size() == 1;
-  std::size_t failures = 0, acked = 0, events = 0;
+  std::size_t failures = 0, acked = 0, events = 0, snapshots = 0, truncations = 0,
+              changes = 0;
   time_ns worst_recovery = 0;
   for (std::uint64_t seed : seeds) {
     const seed_result r = seed_run(seed, replay).run();
     acked += r.acked;
     events += r.events;
+    snapshots += r.snapshots;
+    truncations += r.truncations;
+    changes += r.config_changes;
     worst_recovery = std::max(worst_recovery, r.recovery);
     if (!r.failure.empty()) {
       ++failures;
@@ -282,8 +301,10 @@ TEST_CASE("random crashes, partitions, loss and reordering never break Raft's sa
     }
   }
   WARN(seeds.size() << " seeds, " << failures << " failed; " << acked
-                    << " commands acknowledged, " << events
-                    << " node steps; worst recovery after healing " << worst_recovery / ms
-                    << " ms");
+                    << " commands acknowledged, " << events << " node steps; "
+                    << snapshots << " snapshots installed, " << truncations
+                    << " log truncations, " << changes
+                    << " membership changes; worst recovery after healing "
+                    << worst_recovery / ms << " ms");
   CHECK(failures == 0);
 }

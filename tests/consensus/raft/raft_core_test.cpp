@@ -569,6 +569,28 @@ TEST_CASE("removed leader steps down after committing its removal",
   CHECK(c.checker.ok());
 }
 
+TEST_CASE("five nodes keep committing with two crashed, and stop with three",
+          "[raft][cluster]") {
+  sim::cluster c = started_cluster({1, 2, 3, 4, 5});
+  commit_commands(c, 2);
+  const node_id lid = c.leader()->id();
+  std::vector<node_id> f;
+  for (node_id id : c.ids())
+    if (id != lid)
+      f.push_back(id);
+  c.crash(f[0]);
+  c.crash(f[1]);
+  commit_commands(c, 3, "two-down");
+  c.crash(f[2]);
+  CHECK(c.propose(lid, "three-down").error == raft_error::ok);
+  c.run_for(1000 * ms);
+  CHECK(c.acked().size() == 5);
+  c.restart(f[0]);
+  REQUIRE(c.run_until([&] { return c.acked().size() == 6; }, c.now() + 3000 * ms));
+  INFO(c.checker.report());
+  CHECK(c.checker.ok());
+}
+
 // -- the checker can fail ------------------------------------------------------------
 
 TEST_CASE("the invariants checker reports two leaders in one term",

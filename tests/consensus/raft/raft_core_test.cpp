@@ -355,6 +355,27 @@ TEST_CASE("appends are pipelined up to the in-flight limit and batched",
   CHECK(a[0].entries.size() == 3);
 }
 
+TEST_CASE("a lost append is revealed by the next heartbeat and sent again",
+          "[raft][replication]") {
+  node n = make_node(1, {}, 0, {1, 2});
+  elect(n);
+  n.step(append_reply{1, 2, 1, true, 1, 0, 0}, 0); // replicate mode
+  output lost = n.propose("a").out;                // this append never arrives
+  REQUIRE(sent<append_entries>(lost).size() == 1);
+  output hb = n.tick(n.wake_at());
+  auto beat = sent<append_entries>(hb);
+  REQUIRE(beat.size() == 1);
+  CHECK(beat[0].prev_index == 2); // the optimistic next - 1
+  CHECK(beat[0].entries.empty());
+  // The follower (last index 1) rejects it; the leader probes from its hint.
+  output out = n.step(append_reply{1, 2, 1, false, 2, 2, 0}, n.wake_at());
+  auto again = sent<append_entries>(out);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].prev_index == 1);
+  REQUIRE(again[0].entries.size() == 1);
+  CHECK(again[0].entries[0].data == "a");
+}
+
 TEST_CASE("a leader that hears of a higher term steps down", "[raft][election]") {
   node n = make_node(1, {}, 0);
   elect(n);
@@ -485,6 +506,45 @@ TEST_CASE("far-behind follower gets InstallSnapshot", "[raft][snapshot]") {
   CHECK(c.at(f).machine.size() == 33);
   INFO(c.checker.report());
   CHECK(c.checker.ok());
+}
+
+TEST_CASE("a follower whose log continues the snapshot keeps the entries after it",
+          "[raft][snapshot]") {
+  node n = make_node(1, {cmd(1, 1), cmd(1, 2), cmd(1, 3), cmd(1, 4), cmd(1, 5)}, 1);
+  snapshot s{snapshot_meta{3, 1, cluster_config{{1, 2, 3}}}, "state"};
+  output out = n.step(install_snapshot{1, 2, 1, s}, 0);
+  REQUIRE(out.installed_snapshot);
+  CHECK(out.installed_snapshot->data == "state");
+  CHECK_FALSE(out.truncate_from);
+  CHECK(n.snapshot_index() == 3);
+  CHECK(n.last_index() == 5);
+  CHECK(n.commit_index() == 3);
+  CHECK(out.committed.empty()); // the state machine restores from the snapshot
+  CHECK(sent<snapshot_reply>(out).at(0).last_index == 3);
+}
+
+TEST_CASE("a follower whose log conflicts with the snapshot drops all of it",
+          "[raft][snapshot]") {
+  node n = make_node(1, {cmd(1, 1), cmd(2, 2), cmd(2, 3), cmd(2, 4)}, 2);
+  snapshot s{snapshot_meta{3, 3, cluster_config{{1, 2, 3}}}, "state"};
+  output out = n.step(install_snapshot{3, 2, 1, s}, 0);
+  REQUIRE(out.installed_snapshot);
+  REQUIRE(out.truncate_from);
+  CHECK(*out.truncate_from == 4);
+  CHECK(n.last_index() == 3);
+  CHECK(n.last_term() == 3);
+}
+
+TEST_CASE("a snapshot the follower has already committed is not installed",
+          "[raft][snapshot]") {
+  node n = make_node(1, {cmd(1, 1), cmd(1, 2), cmd(1, 3), cmd(1, 4)}, 1);
+  n.step(append_entries{1, 2, 1, 4, 1, {}, 4}, 0);
+  REQUIRE(n.commit_index() == 4);
+  snapshot s{snapshot_meta{2, 1, cluster_config{{1, 2, 3}}}, "old"};
+  output out = n.step(install_snapshot{1, 2, 1, s}, 0);
+  CHECK_FALSE(out.installed_snapshot);
+  CHECK(n.snapshot_index() == 0);
+  CHECK(sent<snapshot_reply>(out).at(0).last_index == 4);
 }
 
 TEST_CASE("compaction is refused beyond the applied index", "[raft][snapshot]") {

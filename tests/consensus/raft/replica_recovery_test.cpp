@@ -4,13 +4,14 @@
 /// log still holds, and arrive at the state of a replica that never crashed.
 
 #include "consensus/raft/raft_storage.hpp"
-#include "consensus/raft/replicated_exchange.hpp"
-#include "consensus/raft/settlement_ledger.hpp"
+#include "consensus/raft/shard_state_machine.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -27,34 +28,23 @@ symbol_table one_symbol() {
   return t;
 }
 
-/// The exchange and the ledger it settles into: what one validator applies.
+shard_params params() {
+  shard_params p;
+  p.symbols = one_symbol();
+  p.listed = {0};
+  for (owner_id o = 1; o <= 5; ++o)
+    p.funding.push_back({o, 1'000'000, 0, 500});
+  return p;
+}
+
+/// One validator's state machine, checked after every entry.
 struct replica {
-  replicated_exchange exchange{one_symbol(), {0}};
-  settlement_ledger ledger;
+  shard_state_machine machine{params()};
 
   void apply(const log_entry& e) {
-    const auto& r = exchange.apply(e);
+    const auto& r = machine.apply(e);
     REQUIRE(r.index == e.index);
-    REQUIRE(ledger.settle(trades_of(r.events)).empty());
-  }
-
-  /// Both snapshots in one Raft snapshot: [u64 exchange size][exchange][ledger].
-  std::string snapshot() const {
-    std::string x = exchange.snapshot();
-    std::string out(8, '\0');
-    for (int i = 0; i < 8; ++i)
-      out[static_cast<std::size_t>(i)] = static_cast<char>((x.size() >> (8 * i)) & 0xFF);
-    return out + x + ledger.snapshot();
-  }
-
-  void restore(const std::string& data) {
-    REQUIRE(data.size() >= 8);
-    std::size_t n = 0;
-    for (int i = 0; i < 8; ++i)
-      n |= std::size_t{static_cast<unsigned char>(data[static_cast<std::size_t>(i)])}
-           << (8 * i);
-    REQUIRE(exchange.restore(std::string_view(data).substr(8, n)).empty());
-    REQUIRE(ledger.restore(std::string_view(data).substr(8 + n)).empty());
+    REQUIRE(r.ok());
   }
 };
 
@@ -106,7 +96,7 @@ TEST_CASE("A replica restarted from a snapshot and a torn log catches up exactly
           snap.meta.last_index = snap_at;
           snap.meta.last_term = e.term;
           snap.meta.config.voters = {1, 2, 3};
-          snap.data = live.snapshot();
+          snap.data = live.machine.snapshot();
           REQUIRE(s.save_snapshot(snap).ok());
           REQUIRE(s.compact_prefix(snap_at).ok());
         }
@@ -128,18 +118,41 @@ TEST_CASE("A replica restarted from a snapshot and a torn log catches up exactly
   REQUIRE(st->last_index() == n - 1);
 
   replica restarted;
-  restarted.restore(st->snap->data);
-  CHECK(restarted.exchange.applied_index() == snap_at);
+  REQUIRE(restarted.machine.restore(st->snap->data).empty());
+  CHECK(restarted.machine.applied_index() == snap_at);
   for (const auto& e : st->entries)
     restarted.apply(e);
 
   replica reference; // never crashed, applied 1..n-1
   for (std::size_t i = 0; i + 1 < n; ++i)
     reference.apply(log[i]);
-  CHECK(restarted.exchange.state_hash() == reference.exchange.state_hash());
-  CHECK(restarted.ledger.state_hash() == reference.ledger.state_hash());
-  CHECK(restarted.exchange.snapshot() == reference.exchange.snapshot());
-  CHECK(restarted.ledger.check_conservation().empty());
-  CHECK(reference.exchange.trades_applied() > 100);
+  CHECK(restarted.machine.state_hash() == reference.machine.state_hash());
+  CHECK(restarted.machine.snapshot() == reference.machine.snapshot());
+  CHECK(restarted.machine.check_invariants().empty());
+  CHECK(reference.machine.exchange().trades_applied() > 100);
+  CHECK(reference.machine.ledger().check_conservation().empty());
   fs::remove_all(dir);
+}
+
+TEST_CASE("The shard state machine refuses a bad snapshot whole",
+          "[shard_state_machine]") {
+  shard_state_machine m(params());
+  auto log = random_orders(7, 50);
+  for (const auto& e : log)
+    REQUIRE(m.apply(e).ok());
+  auto h = m.state_hash();
+  CHECK(m.restore("\xff\xff") == "not a ShardSnapshot (protobuf parse failed)");
+  shard_state_machine other(params());
+  std::string good = other.snapshot();
+  CHECK(m.state_hash() == h);
+  REQUIRE(m.restore(good).empty());
+  CHECK(m.state_hash() == other.state_hash());
+  CHECK(m.applied_index() == 0);
+  CHECK(m.check_invariants().empty());
+}
+
+TEST_CASE("Funding that overflows is refused at start-up", "[shard_state_machine]") {
+  auto p = params();
+  p.funding.push_back({1, INT64_MAX, 0, 0});
+  CHECK_THROWS_AS(shard_state_machine(p), std::invalid_argument);
 }

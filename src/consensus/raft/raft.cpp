@@ -37,14 +37,16 @@ std::string_view to_string(raft_error x) {
     return "no_change";
   case raft_error::bad_index:
     return "bad_index";
+  case raft_error::transferring:
+    return "transferring";
   }
   return "?";
 }
 
 std::string_view message_name(const message& m) {
-  static constexpr std::string_view names[] = {"request_vote",     "vote_reply",
-                                               "append_entries",   "append_reply",
-                                               "install_snapshot", "snapshot_reply"};
+  static constexpr std::string_view names[] = {
+      "request_vote",     "vote_reply",     "append_entries", "append_reply",
+      "install_snapshot", "snapshot_reply", "timeout_now"};
   return names[m.index()];
 }
 
@@ -148,6 +150,8 @@ output node::tick(time_ns now) {
           send_append(to, p, true);
       }
     }
+    if (transfer_to_ != no_node && now_ >= transfer_deadline_)
+      transfer_to_ = no_node; // abandoned: lead on
     if (params_.check_quorum && now_ >= quorum_deadline_) {
       std::size_t active = is_voter(id_) ? 1 : 0;
       for (auto& [to, p] : peers_) {
@@ -178,6 +182,7 @@ void node::become_follower(term_t term, node_id leader) {
   }
   role_ = node_role::follower;
   leader_ = leader;
+  transfer_to_ = no_node;
   peers_.clear();
   votes_.clear();
   reset_election_deadline();
@@ -217,10 +222,10 @@ void node::become_pre_candidate() {
     return;
   for (node_id v : config_.voters)
     if (v != id_)
-      send(request_vote{hs_.term + 1, id_, v, last_index(), last_term(), true});
+      send(request_vote{hs_.term + 1, id_, v, last_index(), last_term(), true, false});
 }
 
-void node::become_candidate() {
+void node::become_candidate(bool transfer) {
   hs_.term += 1;
   hs_.voted_for = id_;
   role_ = node_role::candidate;
@@ -232,7 +237,7 @@ void node::become_candidate() {
     return;
   for (node_id v : config_.voters)
     if (v != id_)
-      send(request_vote{hs_.term, id_, v, last_index(), last_term(), false});
+      send(request_vote{hs_.term, id_, v, last_index(), last_term(), false, transfer});
 }
 
 void node::count_vote(node_id from, bool granted) {
@@ -253,6 +258,7 @@ void node::count_vote(node_id from, bool granted) {
 void node::become_leader() {
   role_ = node_role::leader;
   leader_ = id_;
+  transfer_to_ = no_node;
   votes_.clear();
   peers_.clear();
   sync_peers();
@@ -274,7 +280,7 @@ bool node::log_up_to_date(index_t last_index, term_t last_term) const {
 void node::on(const request_vote& m) {
   vote_reply r{hs_.term, id_, m.from, false, m.pre_vote};
   // A node that hears from a live leader ignores higher terms (thesis 4.2.3).
-  if (m.term < hs_.term || (m.term > hs_.term && in_lease())) {
+  if (m.term < hs_.term || (m.term > hs_.term && in_lease() && !m.transfer)) {
     send(r);
     return;
   }
@@ -548,8 +554,10 @@ void node::on(const append_reply& m) {
       p.inflight = 0; // nothing is in flight any more
     if (advanced)
       maybe_commit();
-    if (role_ == node_role::leader)
+    if (role_ == node_role::leader) {
       send_more(m.from, p);
+      maybe_send_timeout_now(m.from, p);
+    }
     return;
   }
   // A rejection. Stale ones: at or below the match point, or (probe) not the
@@ -601,9 +609,32 @@ void node::maybe_commit() {
   const index_t n = matches[quorum() - 1];
   if (n > commit_ && term_at(n) == hs_.term)
     commit_ = n;
-  // A leader that removed itself leads until the removal is committed.
-  if (!is_voter(id_) && commit_ >= config_index_)
+  // A leader that removed itself leads until the removal is committed, then
+  // hands over to the voter with the longest log.
+  if (!is_voter(id_) && commit_ >= config_index_) {
+    auto best =
+        std::max_element(peers_.begin(), peers_.end(), [](const auto& a, const auto& b) {
+          return a.second.match < b.second.match;
+        });
+    if (best != peers_.end() && best->second.match >= config_index_)
+      send(timeout_now{hs_.term, id_, best->first});
     become_follower(hs_.term, no_node);
+  }
+}
+
+void node::maybe_send_timeout_now(node_id to, const peer& p) {
+  if (transfer_to_ == to && p.match == last_index()) {
+    send(timeout_now{hs_.term, id_, to});
+    transfer_to_ = no_node; // sent once; the election decides
+  }
+}
+
+void node::on(const timeout_now& m) {
+  if (m.term < hs_.term || !is_voter(id_) || role_ == node_role::leader)
+    return;
+  if (m.term > hs_.term)
+    become_follower(m.term, m.from);
+  become_candidate(true);
 }
 
 // -- client calls -----------------------------------------------------------------
@@ -613,6 +644,11 @@ node::proposal node::append_commands(std::vector<std::string> commands) {
   if (role_ != node_role::leader) {
     r.error = raft_error::not_leader;
     r.leader_hint = leader_;
+    return r;
+  }
+  if (transfer_to_ != no_node) {
+    r.error = raft_error::transferring;
+    r.leader_hint = transfer_to_;
     return r;
   }
   begin(now_);
@@ -644,7 +680,9 @@ node::proposal node::change_config(node_id id, bool add) {
     r.leader_hint = leader_;
     return r;
   }
-  if (commit_ < term_start_index_)
+  if (transfer_to_ != no_node)
+    r.error = raft_error::transferring;
+  else if (commit_ < term_start_index_)
     r.error = raft_error::leader_not_ready;
   else if (config_index_ > commit_)
     r.error = raft_error::change_pending;
@@ -664,6 +702,27 @@ node::proposal node::change_config(node_id id, bool add) {
   append_local(log_entry{hs_.term, r.index, entry_kind::config, encode_config(c)});
   broadcast();
   maybe_commit();
+  r.out = finish();
+  return r;
+}
+
+node::proposal node::transfer_leadership(node_id to) {
+  proposal r;
+  if (role_ != node_role::leader) {
+    r.error = raft_error::not_leader;
+    r.leader_hint = leader_;
+    return r;
+  }
+  auto it = peers_.find(to);
+  if (it == peers_.end()) { // itself, or not a voter
+    r.error = raft_error::no_change;
+    return r;
+  }
+  begin(now_);
+  transfer_to_ = to;
+  transfer_deadline_ = now_ + params_.election_timeout_max;
+  send_more(to, it->second);
+  maybe_send_timeout_now(to, it->second);
   r.out = finish();
   return r;
 }

@@ -69,9 +69,13 @@
 ///   that removes itself keeps leading without counting itself and steps down
 ///   once the entry is committed. A new voter is added without a catch-up
 ///   phase (no learners): safe, but the cluster may stall for a moment while
-///   it catches up. A node not in its own config never campaigns. There is no
-///   leadership transfer (TimeoutNow): after a leader removes itself, the
-///   others elect a new one after an election timeout.
+///   it catches up. A node not in its own config never campaigns. A leader
+///   that steps down after its removal hands over with `timeout_now` to the
+///   most up-to-date voter, so the cluster need not wait for a timeout.
+/// - Leadership transfer (thesis 3.10): `transfer_leadership(to)` stops new
+///   proposals (`raft_error::transferring`), brings `to` up to date, then
+///   sends it `timeout_now`; `to` campaigns at once (no pre-vote) and its
+///   votes pass the lease check. Abandoned after `election_timeout_max`.
 
 #include "actors/random.hpp"
 #include "consensus/raft/raft_messages.hpp"
@@ -113,6 +117,7 @@ enum class raft_error : std::uint8_t {
   change_pending,   ///< a config change while another is uncommitted
   no_change,        ///< add of a voter / remove of a non-voter / last voter
   bad_index,        ///< compact() outside (snapshot index, applied index]
+  transferring,     ///< the leader is handing over: retry at the new leader
 };
 
 std::string_view to_string(node_role x);
@@ -165,6 +170,8 @@ public:
   proposal propose_batch(std::vector<std::string> commands);
   proposal add_voter(node_id id);
   proposal remove_voter(node_id id);
+  /// Hands leadership to voter `to` (see the header comment).
+  proposal transfer_leadership(node_id to);
 
   /// Replaces the log up to `up_to` (<= the applied index) with a snapshot
   /// holding `state`. The caller persists `last_snapshot()` and drops its
@@ -218,11 +225,12 @@ private:
   void on(const append_reply& m);
   void on(const install_snapshot& m);
   void on(const snapshot_reply& m);
+  void on(const timeout_now& m);
 
   // -- roles --------------------------------------------------------------------
   void become_follower(term_t term, node_id leader);
   void become_pre_candidate();
-  void become_candidate();
+  void become_candidate(bool transfer = false);
   void become_leader();
   void campaign();
   void count_vote(node_id from, bool granted);
@@ -237,6 +245,7 @@ private:
   void send_snapshot(node_id to, peer& p);
   void broadcast();
   void maybe_commit();
+  void maybe_send_timeout_now(node_id to, const peer& p);
   void sync_peers();
   proposal change_config(node_id id, bool add);
   proposal append_commands(std::vector<std::string> commands);
@@ -270,6 +279,8 @@ private:
   std::map<node_id, bool> votes_;
   std::map<node_id, peer> peers_; ///< leader: every voter but this node
   index_t term_start_index_ = 0;  ///< leader: the index of its noop
+  node_id transfer_to_ = no_node; ///< leader: handing over to this voter
+  time_ns transfer_deadline_ = 0;
 
   time_ns now_ = 0;
   time_ns election_deadline_ = 0;

@@ -14,6 +14,8 @@ namespace marketsim::consensus::raft {
 
 /// RequestVote. With `pre_vote`, a probe (Raft thesis 9.6): `term` is the term
 /// the sender would campaign in, and nobody changes state when answering.
+/// With `transfer`, the leader asked for this election (timeout_now): the
+/// leader lease does not hold it back.
 struct request_vote {
   term_t term = 0;
   node_id from = no_node;
@@ -21,6 +23,7 @@ struct request_vote {
   index_t last_log_index = 0;
   term_t last_log_term = 0;
   bool pre_vote = false;
+  bool transfer = false;
 };
 
 struct vote_reply {
@@ -74,8 +77,16 @@ struct snapshot_reply {
   index_t last_index = 0;
 };
 
+/// Leadership transfer (thesis 3.10): the leader tells an up-to-date
+/// follower to start an election at once.
+struct timeout_now {
+  term_t term = 0;
+  node_id from = no_node;
+  node_id to = no_node;
+};
+
 using message = std::variant<request_vote, vote_reply, append_entries, append_reply,
-                             install_snapshot, snapshot_reply>;
+                             install_snapshot, snapshot_reply, timeout_now>;
 
 inline node_id sender(const message& m) {
   return std::visit([](const auto& x) { return x.from; }, m);

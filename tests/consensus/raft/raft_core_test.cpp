@@ -186,6 +186,21 @@ TEST_CASE("a follower that heard from its leader recently ignores higher-term vo
   CHECK(n.term() == 5);
 }
 
+TEST_CASE("timeout_now makes a follower campaign at once, and its votes pass the lease",
+          "[raft][election]") {
+  node n = make_node(1, {cmd(1, 1)}, 1);
+  n.step(append_entries{1, 2, 1, 1, 1, {}, 1}, 10 * ms);
+  output out = n.step(timeout_now{1, 2, 1}, 11 * ms);
+  CHECK(n.role() == node_role::candidate); // no pre-vote, no waiting
+  CHECK(n.term() == 2);
+  auto reqs = sent<request_vote>(out);
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[0].transfer);
+  node other = make_node(3, {cmd(1, 1)}, 1);
+  other.step(append_entries{1, 2, 3, 1, 1, {}, 1}, 10 * ms); // in its lease
+  CHECK(sent<vote_reply>(other.step(reqs[1], 12 * ms)).at(0).granted);
+}
+
 TEST_CASE("a single voter elects itself", "[raft][election]") {
   node n = make_node(1, {}, 0, {1});
   output out = n.tick(n.wake_at());
@@ -460,6 +475,33 @@ TEST_CASE("an isolated node rejoins without disrupting the leader (PreVote)",
   REQUIRE(c.leader() != nullptr);
   CHECK(c.leader()->id() == lid);
   CHECK(c.leader()->term() == term);
+  CHECK(c.checker.ok());
+}
+
+TEST_CASE("leadership transfer hands over without waiting for a timeout",
+          "[raft][cluster]") {
+  sim::cluster c = started_cluster();
+  commit_commands(c, 3);
+  const node_id from = c.leader()->id();
+  const node_id to = from == 3 ? 1 : from + 1;
+  const time_ns start = c.now();
+  REQUIRE(c.transfer(to).error == raft_error::ok);
+  CHECK(c.propose(from, "during").error == raft_error::transferring);
+  REQUIRE(c.run_until([&] { return c.leader() && c.leader()->id() == to; },
+                      start + 100 * ms)); // below the minimum election timeout
+  commit_commands(c, 2, "after");
+  CHECK(c.checker.ok());
+}
+
+TEST_CASE("a removed leader hands over at once", "[raft][membership]") {
+  sim::cluster c = started_cluster();
+  commit_commands(c, 2);
+  const node_id old_leader = c.leader()->id();
+  REQUIRE(c.remove_voter(old_leader).error == raft_error::ok);
+  REQUIRE(c.run_until([&] { return c.get(old_leader).role() != node_role::leader; },
+                      c.now() + 1000 * ms));
+  const time_ns stepped_down = c.now();
+  REQUIRE(c.run_until([&] { return c.leader() != nullptr; }, stepped_down + 100 * ms));
   CHECK(c.checker.ok());
 }
 

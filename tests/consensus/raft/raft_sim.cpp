@@ -290,13 +290,22 @@ node::proposal cluster::propose(node_id to, std::string command) {
 }
 
 node::proposal cluster::change_config(node_id id, bool add) {
+  return through_leader(
+      [&](node& l) { return add ? l.add_voter(id) : l.remove_voter(id); });
+}
+
+node::proposal cluster::transfer(node_id to) {
+  return through_leader([&](node& l) { return l.transfer_leadership(to); });
+}
+
+node::proposal cluster::through_leader(const std::function<node::proposal(node&)>& call) {
   node* l = leader();
   if (!l) {
     node::proposal none;
     none.error = raft_error::not_leader;
     return none;
   }
-  node::proposal p = add ? l->add_voter(id) : l->remove_voter(id);
+  node::proposal p = call(*l);
   if (p.error == raft_error::ok)
     handle(l->id(), std::move(p.out));
   return p;

@@ -83,6 +83,8 @@ public:
   node::proposal add_voter(node_id id) { return change_config(id, true); }
   node::proposal remove_voter(node_id id) { return change_config(id, false); }
   node::proposal change_config(node_id id, bool add);
+  /// The current leader hands over to `to`.
+  node::proposal transfer(node_id to);
   /// Commands committed and reported to their client: index -> command.
   const std::map<index_t, std::string>& acked() const { return acked_; }
 
@@ -123,6 +125,7 @@ private:
   void persist(replica& r, const output& out);
   void apply(replica& r, const output& out);
   void observe_all();
+  node::proposal through_leader(const std::function<node::proposal(node&)>& call);
   node make_node(replica& r);
 
   raft_params params_;

@@ -181,6 +181,12 @@ private:
         const node_id a = any(true), b = any(true);
         if (a != b)
           c_.block(a, b); // one direction only: asymmetric partitions
+      } else if (roll < 0.94) {
+        if (node* l = c_.leader(); l && l->config().voters.size() > 1) {
+          const auto& v = l->config().voters;
+          c_.transfer(v[static_cast<std::size_t>(
+              rng_.uniform_int(0, std::int64_t(v.size()) - 1))]);
+        }
       }
     }
   }

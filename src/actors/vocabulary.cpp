@@ -1,5 +1,6 @@
 #include "actors/vocabulary.hpp"
 
+#include "actors/consensus_messages.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/messages.hpp"
 
@@ -78,6 +79,46 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<net_link_stats>("marketsim.net_link_stats");
   cfg.add_message_type<net_route_count>("marketsim.net_route_count");
   cfg.add_message_type<net_stats>("marketsim.net_stats");
+
+  // -- consensus: the Raft core's messages (consensus/raft/raft_messages.hpp)
+  //    and the validators' (actors/consensus_messages.hpp)
+  namespace raft = consensus::raft;
+  cfg.add_message_type<raft::log_entry>("marketsim.raft.log_entry");
+  cfg.add_message_type<raft::cluster_config>("marketsim.raft.cluster_config");
+  cfg.add_message_type<raft::snapshot_meta>("marketsim.raft.snapshot_meta");
+  cfg.add_message_type<raft::snapshot>("marketsim.raft.snapshot");
+  cfg.add_message_type<raft::request_vote>("marketsim.raft.request_vote");
+  cfg.add_message_type<raft::vote_reply>("marketsim.raft.vote_reply");
+  cfg.add_message_type<raft::append_entries>("marketsim.raft.append_entries");
+  cfg.add_message_type<raft::append_reply>("marketsim.raft.append_reply");
+  cfg.add_message_type<raft::install_snapshot>("marketsim.raft.install_snapshot");
+  cfg.add_message_type<raft::snapshot_reply>("marketsim.raft.snapshot_reply");
+  cfg.add_message_type<raft_peers>("marketsim.raft_peers");
+  cfg.add_message_type<raft_submit>("marketsim.raft_submit");
+  cfg.add_message_type<raft_submit_batch>("marketsim.raft_submit_batch");
+  cfg.add_message_type<raft_submit_reply>("marketsim.raft_submit_reply");
+  cfg.add_message_type<raft_status_request>("marketsim.raft_status_request");
+  cfg.add_message_type<raft_status>("marketsim.raft_status");
+  cfg.add_message_type<raft_wake>("marketsim.raft_wake");
+  cfg.add_message_type<raft_client_stats_request>("marketsim.raft_client_stats_request");
+  cfg.add_message_type<raft_client_stats>("marketsim.raft_client_stats");
+  cfg.add_message_type<raft_client_timer>("marketsim.raft_client_timer");
+}
+
+std::string_view to_string(raft_submit_status x) {
+  switch (x) {
+    case raft_submit_status::committed:
+      return "committed";
+    case raft_submit_status::redirect:
+      return "redirect";
+    case raft_submit_status::lost:
+      return "lost";
+    case raft_submit_status::rejected:
+      return "rejected";
+    case raft_submit_status::unavailable:
+      return "unavailable";
+  }
+  return "unknown";
 }
 
 } // namespace marketsim::actors

@@ -3,6 +3,7 @@
 /// caf::message (the form in which it crosses to another process). A type
 /// that is registered but not checked here fails the test too.
 
+#include "actors/consensus_messages.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/messages.hpp"
 #include "actors/vocabulary.hpp"
@@ -33,6 +34,17 @@ bool same(const T& a, const T& b) requires requires {
   a == b;
 }
 { return a == b; }
+
+/// Types without operator== (the Raft core's messages): equal when they
+/// serialize to the same bytes (each field is serialized, in order).
+template <class T>
+bool same(const T& a, const T& b) requires(!requires { a == b; }) {
+  std::vector<char> x, y;
+  caf::binary_serializer sx{nullptr, x}, sy{nullptr, y}; // no actor handles inside
+  auto ca = a;
+  auto cb = b;
+  return !sx(ca) && !sy(cb) && x == y;
+}
 
 bool same(const market::order_request& a, const market::order_request& b) {
   return std::tie(a.id, a.owner, a.symbol, a.side, a.type, a.tif, a.price, a.stop_price,
@@ -472,6 +484,42 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
       13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, {{28, 29}, {30, 31}}};
   fx.check(route, "marketsim.net_route_count");
   fx.check(net_stats{{link, link}, {route}, 19}, "marketsim.net_stats");
+
+  // -- consensus: the Raft core's values and messages, validators and clients
+  namespace raft = consensus::raft;
+  const raft::log_entry entry{211, 212, raft::entry_kind::config, std::string{"\x01\x00\xff", 3}};
+  const raft::cluster_config voters{{1, 2, 5}};
+  raft::snapshot snap;
+  snap.meta.last_index = 221;
+  snap.meta.last_term = 222;
+  snap.meta.config = voters;
+  snap.data = "state bytes";
+  fx.check(entry, "marketsim.raft.log_entry");
+  fx.check(voters, "marketsim.raft.cluster_config");
+  fx.check(snap.meta, "marketsim.raft.snapshot_meta");
+  fx.check(snap, "marketsim.raft.snapshot");
+  fx.check(raft::request_vote{231, 1, 2, 232, 233, true}, "marketsim.raft.request_vote");
+  fx.check(raft::vote_reply{234, 2, 1, true, false}, "marketsim.raft.vote_reply");
+  fx.check(raft::append_entries{235, 1, 3, 236, 237, {entry, raft::log_entry{}}, 238},
+           "marketsim.raft.append_entries");
+  fx.check(raft::append_reply{239, 3, 1, false, 240, 241, 242}, "marketsim.raft.append_reply");
+  fx.check(raft::install_snapshot{243, 1, 2, snap}, "marketsim.raft.install_snapshot");
+  fx.check(raft::snapshot_reply{244, 2, 1, 245}, "marketsim.raft.snapshot_reply");
+  fx.check(raft_peers{{1, 2}, {listener, listener}}, "marketsim.raft_peers");
+  fx.check(raft_submit{251, "command"}, "marketsim.raft_submit");
+  fx.check(raft_submit_batch{{raft_submit{252, "a"}, raft_submit{253, ""}}},
+           "marketsim.raft_submit_batch");
+  fx.check(raft_submit_reply{254, raft_submit_status::rejected, 3, 255, 256, "out", "why"},
+           "marketsim.raft_submit_reply");
+  fx.check(raft_status_request{}, "marketsim.raft_status_request");
+  fx.check(raft_status{2, 3, 261, 2, 262, 263, 264, 265, "ab01", 266, 267, "disk full"},
+           "marketsim.raft_status");
+  fx.check(raft_wake{268}, "marketsim.raft_wake");
+  fx.check(raft_client_stats_request{}, "marketsim.raft_client_stats_request");
+  fx.check(raft_client_stats{271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283,
+                             284, 285, 286},
+           "marketsim.raft_client_stats");
+  fx.check(raft_client_timer{287, 288}, "marketsim.raft_client_timer");
 
   // No registered marketsim type goes unchecked. add_message_type<T> also
   // registers std::vector<T> and stream<T> under derived names; only the

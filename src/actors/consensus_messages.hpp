@@ -1,0 +1,266 @@
+#pragma once
+
+/// The consensus layer's messages on the wire: inspect() for the pure Raft
+/// core's values and messages (consensus/raft/raft_messages.hpp, which stay
+/// free of CAF), and the messages between validators and their clients.
+/// Registered with the rest of the vocabulary in add_message_types().
+///
+/// Validators and clients talk with plain sends and a request id, never with
+/// caf::request: the network layer (network/endpoints.hpp) cannot carry
+/// response ids, and a validator answers a client only once the command is
+/// committed, long after the message that carried it.
+
+#include "consensus/raft/raft_messages.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// -- the Raft core's values and messages -----------------------------------------
+
+namespace marketsim::consensus::raft {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_entry& x) {
+  return f(caf::meta::type_name("marketsim.raft.log_entry"), x.term, x.index, x.kind, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_config& x) {
+  return f(caf::meta::type_name("marketsim.raft.cluster_config"), x.voters);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_meta& x) {
+  return f(caf::meta::type_name("marketsim.raft.snapshot_meta"), x.last_index, x.last_term,
+           x.config);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot& x) {
+  return f(caf::meta::type_name("marketsim.raft.snapshot"), x.meta, x.data);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, request_vote& x) {
+  return f(caf::meta::type_name("marketsim.raft.request_vote"), x.term, x.from, x.to,
+           x.last_log_index, x.last_log_term, x.pre_vote);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, vote_reply& x) {
+  return f(caf::meta::type_name("marketsim.raft.vote_reply"), x.term, x.from, x.to, x.granted,
+           x.pre_vote);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_entries& x) {
+  return f(caf::meta::type_name("marketsim.raft.append_entries"), x.term, x.from, x.to,
+           x.prev_index, x.prev_term, x.entries, x.commit_index);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_reply& x) {
+  return f(caf::meta::type_name("marketsim.raft.append_reply"), x.term, x.from, x.to,
+           x.success, x.index, x.conflict_index, x.conflict_term);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, install_snapshot& x) {
+  return f(caf::meta::type_name("marketsim.raft.install_snapshot"), x.term, x.from, x.to,
+           x.snap);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_reply& x) {
+  return f(caf::meta::type_name("marketsim.raft.snapshot_reply"), x.term, x.from, x.to,
+           x.last_index);
+}
+
+} // namespace marketsim::consensus::raft
+
+// -- validators and their clients ---------------------------------------------------
+
+namespace marketsim::actors {
+
+/// The other validators of a group: `ids[k]` is reached through `handles[k]`
+/// (the validator itself, direct handles, network proxies or remote actors).
+/// A validator starts its clock when it gets this.
+struct raft_peers {
+  std::vector<std::uint32_t> ids;
+  std::vector<caf::actor> handles;
+
+  friend bool operator==(const raft_peers& a, const raft_peers& b) {
+    return a.ids == b.ids && a.handles == b.handles;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_peers& x) {
+  return f(caf::meta::type_name("marketsim.raft_peers"), x.ids, x.handles);
+}
+
+/// A client's command for the replicated state machine. The answer, a
+/// raft_submit_reply with the same request_id, goes to the sender.
+struct raft_submit {
+  std::uint64_t request_id = 0;
+  std::string command;
+
+  friend bool operator==(const raft_submit&, const raft_submit&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_submit& x) {
+  return f(caf::meta::type_name("marketsim.raft_submit"), x.request_id, x.command);
+}
+
+/// Several commands in one message, appended as consecutive entries; one
+/// raft_submit_reply per command.
+struct raft_submit_batch {
+  std::vector<raft_submit> commands;
+
+  friend bool operator==(const raft_submit_batch&, const raft_submit_batch&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_submit_batch& x) {
+  return f(caf::meta::type_name("marketsim.raft_submit_batch"), x.commands);
+}
+
+enum class raft_submit_status : std::uint8_t {
+  committed, ///< in the log of a majority and applied here; `result` holds the output
+  redirect,  ///< this validator is not the leader: ask `leader_hint` (0: unknown yet)
+  lost,      ///< the leader lost its term before the entry committed: retry
+  rejected,  ///< the state machine refused the command (`reason`), committed anyway
+  unavailable, ///< the validator cannot take commands (stopping, storage failed)
+};
+
+std::string_view to_string(raft_submit_status x);
+
+struct raft_submit_reply {
+  std::uint64_t request_id = 0;
+  raft_submit_status status = raft_submit_status::committed;
+  std::uint32_t leader_hint = 0; ///< redirect: the validator this one follows
+  std::uint64_t index = 0;       ///< committed / rejected: the entry's index
+  std::uint64_t term = 0;
+  std::string result; ///< committed: what the state machine returned
+  std::string reason; ///< rejected / unavailable: why
+
+  friend bool operator==(const raft_submit_reply&, const raft_submit_reply&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_submit_reply& x) {
+  return f(caf::meta::type_name("marketsim.raft_submit_reply"), x.request_id, x.status,
+           x.leader_hint, x.index, x.term, x.result, x.reason);
+}
+
+/// Asks a validator for a raft_status (sent back to the sender).
+struct raft_status_request {
+  friend bool operator==(const raft_status_request&, const raft_status_request&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_status_request&) {
+  return f(caf::meta::type_name("marketsim.raft_status_request"));
+}
+
+struct raft_status {
+  std::uint32_t id = 0;
+  std::uint8_t role = 0; ///< consensus::raft::node_role
+  std::uint64_t term = 0;
+  std::uint32_t leader = 0;
+  std::uint64_t commit_index = 0;
+  std::uint64_t applied_index = 0;
+  std::uint64_t last_index = 0;
+  std::uint64_t snapshot_index = 0;
+  std::string state_hash; ///< the state machine's, hex
+  std::uint64_t elections_won = 0;
+  std::int64_t became_leader_ns = -1; ///< last time this validator became leader
+  std::string failure;                ///< storage or state machine failure, if any
+
+  friend bool operator==(const raft_status&, const raft_status&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_status& x) {
+  return f(caf::meta::type_name("marketsim.raft_status"), x.id, x.role, x.term, x.leader,
+           x.commit_index, x.applied_index, x.last_index, x.snapshot_index, x.state_hash,
+           x.elections_won, x.became_leader_ns, x.failure);
+}
+
+/// A validator's own timer: call the core's tick() (at the time it asked for).
+struct raft_wake {
+  std::int64_t at_ns = 0;
+
+  friend bool operator==(const raft_wake&, const raft_wake&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_wake& x) {
+  return f(caf::meta::type_name("marketsim.raft_wake"), x.at_ns);
+}
+
+/// Asks a raft client (consensus/raft/client.hpp) for its raft_client_stats.
+struct raft_client_stats_request {
+  friend bool operator==(const raft_client_stats_request&,
+                         const raft_client_stats_request&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_client_stats_request&) {
+  return f(caf::meta::type_name("marketsim.raft_client_stats_request"));
+}
+
+/// What a raft client did: requests from its users, their outcomes, the
+/// sends it made for them, and commit latency (user's submit to committed
+/// reply, ns; 0 when nothing committed).
+struct raft_client_stats {
+  std::uint64_t requests = 0;
+  std::uint64_t committed = 0;
+  std::uint64_t rejected = 0;
+  std::uint64_t gave_up = 0;
+  std::uint64_t sends = 0;
+  std::uint64_t redirects = 0;
+  std::uint64_t timeouts = 0;
+  std::uint64_t lost = 0;
+  std::int64_t latency_p50_ns = 0;
+  std::int64_t latency_p90_ns = 0;
+  std::int64_t latency_p99_ns = 0;
+  std::int64_t latency_max_ns = 0;
+  std::int64_t first_commit_ns = -1; ///< client clock, ns since its epoch
+  std::int64_t last_commit_ns = -1;
+  /// The longest time between two consecutive commits while requests were
+  /// outstanding (a failover shows here), and when it ended.
+  std::int64_t longest_gap_ns = 0;
+  std::int64_t longest_gap_end_ns = -1;
+
+  friend bool operator==(const raft_client_stats&, const raft_client_stats&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_client_stats& x) {
+  return f(caf::meta::type_name("marketsim.raft_client_stats"), x.requests, x.committed,
+           x.rejected, x.gave_up, x.sends, x.redirects, x.timeouts, x.lost, x.latency_p50_ns,
+           x.latency_p90_ns, x.latency_p99_ns, x.latency_max_ns, x.first_commit_ns,
+           x.last_commit_ns, x.longest_gap_ns, x.longest_gap_end_ns);
+}
+
+/// A raft client's own timers.
+struct raft_client_timer {
+  std::uint64_t request_id = 0; ///< 0: flush the open batch
+  std::uint32_t attempt = 0;
+
+  friend bool operator==(const raft_client_timer&, const raft_client_timer&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_client_timer& x) {
+  return f(caf::meta::type_name("marketsim.raft_client_timer"), x.request_id, x.attempt);
+}
+
+} // namespace marketsim::actors

@@ -50,8 +50,8 @@ namespace marketsim::consensus::raft {
 struct exchange_apply_result {
   index_t index = 0;
   /// Empty when the entry was applied (or was a noop/config entry); else why
-  /// it was refused (malformed command, or an index out of order), in which
-  /// case nothing changed.
+  /// it was refused: a malformed command (consumed: the applied index moves
+  /// on, nothing else changes) or an index out of order (nothing changes).
   std::string error;
   /// The tape of this entry (empty for noop/config entries and refusals).
   std::vector<market::book_event> events;
@@ -72,8 +72,9 @@ public:
 
   /// Applies committed entry `e`, which must be applied_index() + 1 (else it
   /// is refused). Command entries are decoded (see exchange_command.hpp) and
-  /// run on the engine; noop and config entries only advance the index. The
-  /// result is valid until the next apply() or restore().
+  /// run on the engine; noop and config entries, and malformed commands, only
+  /// advance the index. The result is valid until the next apply() or
+  /// restore().
   const exchange_apply_result& apply(const log_entry& e);
 
   index_t applied_index() const { return applied_index_; }

@@ -206,38 +206,28 @@ void node::campaign() {
     reset_election_deadline();
     return;
   }
-  if (params_.pre_vote)
-    become_pre_candidate();
-  else
-    become_candidate();
+  start_campaign(params_.pre_vote, false);
 }
 
-void node::become_pre_candidate() {
-  role_ = node_role::pre_candidate;
+/// A pre-vote (`pre`: the term does not change) or an election: this node
+/// votes for itself, then asks the other voters.
+void node::start_campaign(bool pre, bool transfer) {
+  if (!pre) {
+    hs_.term += 1;
+    hs_.voted_for = id_;
+  }
+  const node_role role = pre ? node_role::pre_candidate : node_role::candidate;
+  role_ = role;
   leader_ = no_node;
   votes_.clear();
   reset_election_deadline();
   count_vote(id_, true);
-  if (role_ != node_role::pre_candidate)
+  if (role_ != role) // a single voter has already won
     return;
+  const term_t term = pre ? hs_.term + 1 : hs_.term;
   for (node_id v : config_.voters)
     if (v != id_)
-      send(request_vote{hs_.term + 1, id_, v, last_index(), last_term(), true, false});
-}
-
-void node::become_candidate(bool transfer) {
-  hs_.term += 1;
-  hs_.voted_for = id_;
-  role_ = node_role::candidate;
-  leader_ = no_node;
-  votes_.clear();
-  reset_election_deadline();
-  count_vote(id_, true);
-  if (role_ != node_role::candidate)
-    return;
-  for (node_id v : config_.voters)
-    if (v != id_)
-      send(request_vote{hs_.term, id_, v, last_index(), last_term(), false, transfer});
+      send(request_vote{term, id_, v, last_index(), last_term(), pre, transfer});
 }
 
 void node::count_vote(node_id from, bool granted) {
@@ -250,7 +240,7 @@ void node::count_vote(node_id from, bool granted) {
   if (yes < quorum())
     return;
   if (role_ == node_role::pre_candidate)
-    become_candidate();
+    start_campaign(false, false);
   else if (role_ == node_role::candidate)
     become_leader();
 }
@@ -634,7 +624,7 @@ void node::on(const timeout_now& m) {
     return;
   if (m.term > hs_.term)
     become_follower(m.term, m.from);
-  become_candidate(true);
+  start_campaign(false, true);
 }
 
 // -- client calls -----------------------------------------------------------------

@@ -229,8 +229,7 @@ private:
 
   // -- roles --------------------------------------------------------------------
   void become_follower(term_t term, node_id leader);
-  void become_pre_candidate();
-  void become_candidate(bool transfer = false);
+  void start_campaign(bool pre, bool transfer);
   void become_leader();
   void campaign();
   void count_vote(node_id from, bool granted);

@@ -93,30 +93,35 @@ public:
   }
 };
 
-/// Votes once for every distinct block hash a proposal names (any epoch when
-/// `any_proposal`, else only current-epoch proposals from the leader).
-class vote_everything {
+/// Votes once for every distinct block a proposal names: only current-epoch
+/// proposals from the epoch's leader, or with `any_proposal` every proposal
+/// of any epoch, valid or not.
+class vote_everything : public behaviour {
 public:
-  void add_votes(const streamlet_core& core, const envelope& e, bool any_proposal,
-                 step_result& r) {
+  explicit vote_everything(bool any_proposal) : any_proposal_(any_proposal) {}
+
+  step_result on_receive(streamlet_core& core, const envelope& e, time_ns now) override {
+    auto r = core.receive(e, now);
     auto* p = std::get_if<proposal>(&e.msg);
     if (!p || !p->blk)
-      return;
-    if (!any_proposal && (p->blk->epoch != core.epoch() ||
-                          leader_of(core.params(), p->blk->epoch) != p->blk->proposer))
-      return;
-    if (!voted_.insert(p->hash).second)
-      return;
-    r.sends.push_back({core.self(), broadcast,
-                       make_vote(core.keys(), p->blk->epoch, p->hash, core.self())});
+      return r;
+    if (!any_proposal_ && (p->blk->epoch != core.epoch() ||
+                           leader_of(core.params(), p->blk->epoch) != p->blk->proposer))
+      return r;
+    if (voted_.insert(p->hash).second)
+      r.sends.push_back({core.self(), broadcast,
+                         make_vote(core.keys(), p->blk->epoch, p->hash, core.self())});
+    return r;
   }
 
 private:
+  bool any_proposal_;
   std::set<hash256> voted_;
 };
 
-class equivocate_policy final : public behaviour {
+class equivocate_policy final : public vote_everything {
 public:
+  equivocate_policy() : vote_everything(false) {}
   std::string_view name() const override { return "equivocate"; }
 
   step_result on_tick(streamlet_core& core, time_ns now) override {
@@ -144,33 +149,17 @@ public:
     }
     return r;
   }
-
-  step_result on_receive(streamlet_core& core, const envelope& e, time_ns now) override {
-    auto r = core.receive(e, now);
-    votes_.add_votes(core, e, false, r);
-    return r;
-  }
-
-private:
-  vote_everything votes_;
 };
 
-class vote_invalid_policy final : public behaviour {
+class vote_invalid_policy final : public vote_everything {
 public:
+  vote_invalid_policy() : vote_everything(true) {}
   std::string_view name() const override { return "vote_invalid"; }
   step_result on_tick(streamlet_core& core, time_ns now) override {
     auto r = core.tick(now);
     replace_own_proposal(core, r, [](block& b) { b.height += 1; }); // skips a height
     return r;
   }
-  step_result on_receive(streamlet_core& core, const envelope& e, time_ns now) override {
-    auto r = core.receive(e, now);
-    votes_.add_votes(core, e, true, r);
-    return r;
-  }
-
-private:
-  vote_everything votes_;
 };
 
 class forge_policy final : public behaviour {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <deque>
+#include <unordered_set>
 
 namespace marketsim::consensus::bft::streamlet {
 
@@ -40,7 +41,7 @@ void streamlet_core::advance(time_ns now, step_result& out) {
 
 std::vector<std::string> streamlet_core::batch_for(const block& draft) const {
   // Transactions already in the unfinalized part of the chain being extended.
-  std::set<hash256> in_chain;
+  std::unordered_set<hash256> in_chain;
   for (auto h = draft.parent; draft.height > 1 && h != genesis_hash();) {
     const auto& nb = blocks_.at(h);
     if (nb.blk->height <= finalized_.size())

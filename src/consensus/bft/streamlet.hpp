@@ -31,6 +31,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 namespace marketsim::consensus::bft::streamlet {
 
@@ -150,7 +151,7 @@ private:
 
   /// The pool, in arrival order, and the index from tx hash to its place.
   std::map<std::uint64_t, std::string> pool_;
-  std::map<hash256, std::uint64_t> pool_index_;
+  std::unordered_map<hash256, std::uint64_t> pool_index_; ///< never iterated
   std::uint64_t pool_seq_ = 0;
 
   streamlet_stats stats_;

@@ -1,5 +1,6 @@
 #include "consensus/bft/streamlet_sim.hpp"
 
+#include "actors/random.hpp"
 #include "consensus/bft/streamlet_coins.hpp"
 
 #include <algorithm>
@@ -10,17 +11,12 @@ namespace marketsim::consensus::bft::streamlet {
 
 namespace {
 
-/// splitmix64: small, fast, and the same on every platform and library
-/// (std::uniform_int_distribution is not).
+/// The run's random stream (actors/random.hpp: specified bit for bit, the
+/// same on every standard library).
 struct rng {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  /// Uniform in [0, bound] (inclusive).
+  actors::random_stream stream;
+  std::uint64_t next() { return stream(); }
+  /// Uniform in [0, bound] (inclusive); the modulo bias is irrelevant here.
   time_ns upto(time_ns bound) {
     return bound <= 0
                ? 0
@@ -57,7 +53,8 @@ struct later {
 class simulation {
 public:
   explicit simulation(const sim_params& p)
-      : p_(p), rng_{p.seed * 0x2545f4914f6cdd1dull + 1},
+      : p_(p), rng_{actors::random_stream(
+                   actors::derive_seed(p.seed, 0x5354524d /* "STRM" */))},
         issuer_(crypto::key_pair::derive(p.seed, 1'000'000)),
         heal_(p.heal >= 0 ? p.heal : p.gst),
         tick_(p.tick_interval > 0 ? p.tick_interval : p.protocol.epoch_duration / 4) {

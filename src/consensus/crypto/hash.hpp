@@ -5,7 +5,9 @@
 
 #include <array>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,3 +62,15 @@ std::string to_hex(bytes_view data);
 bool from_hex(std::string_view hex, std::span<std::uint8_t> out);
 
 } // namespace marketsim::consensus::crypto
+
+/// For unordered containers keyed by digests (where iteration order does not
+/// matter): the first 8 bytes of a cryptographic hash are already uniform.
+template <>
+struct std::hash<marketsim::consensus::crypto::hash256> {
+  std::size_t operator()(const marketsim::consensus::crypto::hash256& h) const noexcept {
+    std::size_t x = 0;
+    for (std::size_t i = 0; i < sizeof(x); ++i)
+      x |= static_cast<std::size_t>(h.bytes[i]) << (8 * i);
+    return x;
+  }
+};

@@ -8,6 +8,7 @@
 //
 // Seeds run in parallel (oneTBB); results are checked on the main thread.
 
+#include "actors/random.hpp"
 #include "consensus/bft/streamlet_sim.hpp"
 
 #include <catch2/catch.hpp>
@@ -34,13 +35,6 @@ std::vector<std::uint64_t> seeds_to_run(std::uint64_t default_count) {
   return seeds;
 }
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 /// f = floor((n-1)/3) Byzantine validators, ids and behaviours drawn from the
 /// seed; partitions and delays up to 3 epochs before GST (epoch 10), then
 /// delays up to a quarter epoch for 40 epochs.
@@ -56,10 +50,10 @@ sim_params mixed_scenario(std::uint32_t n, std::uint64_t seed) {
   p.pre_gst_max_delay = 3 * epoch_ns;
   p.txs_per_epoch = 3;
   std::uint32_t f = (n - 1) / 3;
-  auto x = mix(seed);
+  std::uint64_t state = seed;
   p.twins = seed % 5 == 0;
   while (p.byzantine.size() < f) {
-    x = mix(x);
+    auto x = marketsim::actors::splitmix64(state);
     auto id = static_cast<validator_id>(x % n);
     auto kind = static_cast<behaviour_kind>(1 + (x >> 8) % 8); // never honest
     p.byzantine.emplace(id, kind);

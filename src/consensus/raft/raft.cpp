@@ -427,6 +427,8 @@ void node::sync_peers() {
     }
   }
   peers_ = std::move(next);
+  if (!peers_.contains(transfer_to_))
+    transfer_to_ = no_node; // the transfer's target left the config
 }
 
 void node::send_snapshot(node_id to, peer& p) {

@@ -9,6 +9,7 @@
 #include "distributed/node.hpp"
 #include "distributed/protocol.hpp"
 #include "distributed/session.hpp"
+#include "distributed/shard_relay.hpp"
 #include "distributed/transport.hpp"
 #include "market/account.hpp"
 #include "market/exchange_shard.hpp"
@@ -1100,7 +1101,7 @@ run_result run_scenario_on_hosts(const scenario& sc, std::string scenario_text,
     }));
     result.hosts[h].node_name = guard.nodes.back().node_name;
     distributed::watch(guard.owner, guard.nodes.back().handle,
-                       static_cast<std::uint32_t>(h));
+                       static_cast<std::uint32_t>(h), true);
   }
   const auto start_ns = clock_ns(sys.clock().now());
   auto offset_of_host = [&](std::optional<std::size_t> h) {
@@ -1165,7 +1166,10 @@ run_result run_scenario_on_hosts(const scenario& sc, std::string scenario_text,
   std::vector<strategies::trader_actor> traders;
   std::vector<std::optional<std::size_t>> trader_host; // by agent index
   traders.reserve(sc.agent_count());
-  const auto router = router_of(sc, shards);
+  // Local traders reach remote shards through relays (orders in flight to a
+  // lost host are answered: distributed/shard_relay.hpp).
+  const auto router =
+      router_of(sc, distributed::relay_remote_shards(sys, shards, guard.local));
   std::vector<caf::actor> shard_handles;
   for (const auto& s : shards)
     shard_handles.push_back(caf::actor_cast<caf::actor>(s));
@@ -1330,15 +1334,28 @@ distributed::node_hooks make_node_hooks(const strategies::strategy_registry& reg
       shards.push_back(caf::actor_cast<actors::exchange_shard_actor>(s));
     // The traders refer to the table until they are gone: each holds it.
     auto table = std::make_shared<const market::symbol_table>(make_symbol_table(sc));
+    // Shards of other processes through relays (distributed/shard_relay.hpp),
+    // which quit with the group's last trader.
+    auto relays = std::make_shared<std::vector<caf::actor>>();
+    auto routed = distributed::relay_remote_shards(sys, shards, *relays);
     auto traders = spawn_group_traders(
-        sys, sc, registry, req.group, req.first_index, *table, router_of(sc, shards),
+        sys, sc, registry, req.group, req.first_index, *table, router_of(sc, routed),
         caf::actor_cast<actors::signal_hub_actor>(req.hub), req.start_ns);
+    auto left = std::make_shared<std::atomic<std::size_t>>(traders.size() + 1);
+    auto one_gone = [relays, left] {
+      if (left->fetch_sub(1) == 1)
+        for (const auto& r : *relays)
+          caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+    };
     std::vector<caf::actor> out;
     for (const auto& t : traders) {
       auto handle = caf::actor_cast<caf::actor>(t);
-      caf::actor_cast<caf::abstract_actor*>(handle)->attach_functor([table] {});
+      caf::actor_cast<caf::abstract_actor*>(handle)->attach_functor([table, one_gone] {
+        one_gone();
+      });
       out.push_back(std::move(handle));
     }
+    one_gone();
     return out;
   };
   return hooks;

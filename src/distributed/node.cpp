@@ -7,6 +7,7 @@
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/group_manager.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -119,6 +120,12 @@ caf::behavior node_actor(node_pointer self, node_params params) {
         spdlog::info("node {}: session released: quit {} actor(s)",
                      self->state.params.name, n);
         return caf::ok_atom::value;
+      },
+      [self](peer_lost_atom, const std::string& lost_node, const std::string& reason) {
+        spdlog::warn("node {}: the coordinator lost node {} ({}); telling its shard relays",
+                     self->state.params.name, lost_node, reason);
+        self->send(self->system().groups().get_local(peer_lost_group),
+                   peer_lost_atom::value, lost_node, reason);
       },
       [self](node_stop_atom) {
         std::vector<caf::actor_addr> owners;

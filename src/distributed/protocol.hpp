@@ -19,6 +19,13 @@
 ///    it with its own strategies, exactly as a local run would.
 /// 3. Release. `(release_atom, owner)` quits every actor of the session;
 ///    answered with caf::ok_atom.
+/// 4. Loss of a host. When the coordinator loses a host it tells every other
+///    node `(peer_lost_atom, the lost node's id as text, reason)`. Nodes reach
+///    each other through the coordinator (CAF 0.17 opens no direct links by
+///    default), and CAF does not tell a node that an indirect route died: its
+///    proxies of the lost host's actors stay "alive" and swallow what is sent
+///    to them. The node passes the notice to the local group peer_lost_group,
+///    where the shard relays (shard_relay.hpp) listen.
 ///
 /// The node is a dynamically typed actor on purpose: a typed remote_actor
 /// would refuse a node with another interface before the handshake could say
@@ -40,6 +47,10 @@ namespace marketsim::distributed {
 using hello_atom = caf::atom_constant<caf::atom("nodehello")>;
 using welcome_atom = caf::atom_constant<caf::atom("nodewelcom")>;
 using release_atom = caf::atom_constant<caf::atom("noderelea")>;
+using peer_lost_atom = caf::atom_constant<caf::atom("nodelost")>;
+
+/// The local group (in every process) that hears of lost hosts.
+inline constexpr const char* peer_lost_group = "marketsim.peer-lost";
 
 // -- messages ----------------------------------------------------------------------
 

@@ -4,6 +4,8 @@
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/group_manager.hpp>
+#include <caf/node_id.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -39,6 +41,7 @@ std::string describe(caf::actor_system& sys, const caf::error& e) {
 struct owner_state {
   std::shared_ptr<loss_log> log;
   std::map<caf::actor_addr, std::uint32_t> hosts; ///< watched actor -> host
+  std::map<std::uint32_t, caf::actor> nodes;      ///< host -> its node actor
   static inline const char* name = "marketsim_session";
 };
 
@@ -49,14 +52,28 @@ caf::behavior session_owner(caf::stateful_actor<owner_state>* self,
     auto i = self->state.hosts.find(dm.source);
     if (i == self->state.hosts.end())
       return;
-    self->state.log->record(i->second, describe(self->system(), dm.reason));
-    self->state.hosts.erase(i);
+    auto& st = self->state;
+    const auto host = i->second;
+    st.hosts.erase(i);
+    if (st.log->lost(host))
+      return;
+    auto reason = describe(self->system(), dm.reason);
+    st.log->record(host, reason);
+    // The other nodes, and the relays here, hear of it (protocol.hpp, step 4).
+    const auto lost_node = caf::to_string(dm.source.node());
+    for (const auto& [h, node] : st.nodes)
+      if (h != host && !st.log->lost(h))
+        self->send(node, peer_lost_atom::value, lost_node, reason);
+    self->send(self->system().groups().get_local(peer_lost_group), peer_lost_atom::value,
+               lost_node, reason);
   });
   return {
-      [self](watch_atom, const caf::actor& target, std::uint32_t host) {
+      [self](watch_atom, const caf::actor& target, std::uint32_t host, bool is_node) {
         if (!target)
           return;
         self->state.hosts.emplace(target.address(), host);
+        if (is_node)
+          self->state.nodes.emplace(host, target);
         self->monitor(target);
       },
   };
@@ -177,8 +194,9 @@ caf::actor spawn_session_owner(caf::actor_system& sys, std::shared_ptr<loss_log>
   return sys.spawn(session_owner, std::move(log));
 }
 
-void watch(const caf::actor& owner, const caf::actor& target, std::uint32_t host) {
-  caf::anon_send(owner, watch_atom::value, target, host);
+void watch(const caf::actor& owner, const caf::actor& target, std::uint32_t host,
+           bool is_node) {
+  caf::anon_send(owner, watch_atom::value, target, host, is_node);
 }
 
 } // namespace marketsim::distributed

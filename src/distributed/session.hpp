@@ -84,7 +84,10 @@ private:
 /// the first down message from each host. Nodes monitor it in turn.
 caf::actor spawn_session_owner(caf::actor_system& sys, std::shared_ptr<loss_log> log);
 
-/// Tells the session owner to monitor `target`, which runs on `host`.
-void watch(const caf::actor& owner, const caf::actor& target, std::uint32_t host);
+/// Tells the session owner to monitor `target`, which runs on `host`;
+/// `is_node`: it is the node actor of that host, which the owner tells of the
+/// loss of any other host (protocol.hpp, step 4).
+void watch(const caf::actor& owner, const caf::actor& target, std::uint32_t host,
+           bool is_node = false);
 
 } // namespace marketsim::distributed

@@ -45,8 +45,13 @@ caf::error check(const transport_security& s);
 /// minutes and a run waits on the lost host; with them its actors are reported
 /// down (remote_link_unreachable) within about `connection_timeout`. Both
 /// sides of a link need them (configure() sets them for every node and run).
-inline constexpr std::chrono::milliseconds heartbeat_interval{500};
-inline constexpr std::chrono::milliseconds connection_timeout{5000};
+/// The timeout is a trade-off: the middleman's single I/O thread also
+/// serializes every message to and from other hosts, and with a million
+/// remote agents it fell more than 5 s behind (one 2,000,000-agent run lost
+/// both nodes with a 5 s timeout), so a too short one reports healthy hosts
+/// as lost (docs/BENCHMARKS.md section 8).
+inline constexpr std::chrono::milliseconds heartbeat_interval{1000};
+inline constexpr std::chrono::milliseconds connection_timeout{15000};
 
 /// Loads the middleman (and the OpenSSL manager when `s.tls`) into `cfg`, sets
 /// the heartbeat options above and CAF's `openssl.*` options. On an error (see check()) nothing secure is

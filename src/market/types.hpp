@@ -65,6 +65,8 @@ enum class reject_reason : std::uint8_t {
                          ///< of range, as a peer on the wire may send)
   // -- consensus-aware checks (consensus/bft/price_band.hpp) --
   outside_price_band, ///< price too far from the latest finalized consensus price
+  // -- runs across hosts (distributed/shard_relay.hpp) --
+  venue_unreachable, ///< the shard's host was lost with the request in flight, or before
 };
 
 enum class cancel_reason : std::uint8_t {

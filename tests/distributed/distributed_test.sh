@@ -179,6 +179,43 @@ else
   fail "kill -9, continue: lost at '${lost_ns}' ns, $late trades of host a's agents afterwards"
 fi
 
+# -- kill -9 of the shards' host: orders in flight are answered ------------------
+# Node b's traders reach the shards on a through this process (no direct
+# link): they hear of the loss from the coordinator (protocol step 4), and
+# their shard relays answer every order in flight or sent later with a
+# venue_unreachable reject; the run goes on and every report of b comes back.
+start_node a3 || exit 1
+port_a3=$node_port
+pid_a3=$node_pid
+start_node b3 || exit 1
+timeout 60 "$bin" run "$tmp/continue.yaml" --hosts "a=127.0.0.1:$port_a3,b=127.0.0.1:$node_port" \
+  --duration 4s --out "$tmp/shards_lost" >"$tmp/out" 2>"$tmp/err" &
+run_pid=$!
+sleep 1.5
+kill -9 "$pid_a3"
+wait "$run_pid"
+code=$?
+if [ "$code" -eq 0 ] && grep -q "host a .* lost .*with 2 shard(s).*run continued" "$tmp/err"; then
+  pass "kill -9 of the shards' host, continue: reported, the run went on (exit 0)"
+else
+  fail "kill -9 of the shards' host: exit code $code (stderr: $(head -c 400 "$tmp/err"))"
+fi
+if grep -q "coordinator lost node .*telling its shard relays" "$tmp/b3.log" &&
+  grep -Eq "shard 0: [1-9][0-9]* order request\(s\) sent after it went down were rejected \(venue_unreachable\)" "$tmp/b3.log"; then
+  pass "kill -9 of the shards' host: node b heard of it; its orders were answered (venue_unreachable)"
+else
+  fail "kill -9 of the shards' host: node b's log: $(tail -4 "$tmp/b3.log")"
+fi
+# b's agents (owners 1..10): reports back, not failed, with rejects.
+b_rejects=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) { if ($i == "rejects") r = i; if ($i == "failed") f = i } }
+  NR > 1 && $2 >= 1 && $2 <= 10 && $f == 0 { n += $r; k++ } END { print k + 0, n + 0 }' \
+  "$tmp/shards_lost/agents.csv" 2>/dev/null)
+if [ "${b_rejects% *}" -eq 10 ] && [ "${b_rejects#* }" -gt 0 ]; then
+  pass "kill -9 of the shards' host: b's 10 agents reported, ${b_rejects#* } rejects among them"
+else
+  fail "kill -9 of the shards' host: b's agents (reported, rejects): $b_rejects"
+fi
+
 # -- bad input -------------------------------------------------------------------
 run_bin run "$scenario" --hosts "a=127.0.0.1:$port_a,b=127.0.0.1:1"
 if [ "$code" -eq 2 ] && grep -q "host b (127.0.0.1:1): .*cannot connect" "$tmp/err" && [ "$secs" -lt 10 ]; then

@@ -133,7 +133,8 @@ output node::finish() {
 
 output node::step(const message& m, time_ns now) {
   begin(now);
-  std::visit([this](const auto& x) { on(x); }, m);
+  if (receiver(m) == id_) // a misrouted message is dropped
+    std::visit([this](const auto& x) { on(x); }, m);
   return finish();
 }
 

@@ -341,6 +341,7 @@ raft_storage& raft_storage::operator=(raft_storage&& other) noexcept {
     // The descriptors change owner: the moved-from object closes nothing.
     wal_fd_ = std::exchange(other.wal_fd_, -1);
     lock_fd_ = std::exchange(other.lock_fd_, -1);
+    wal_size_ = other.wal_size_;
     hard_ = other.hard_;
     base_index_ = other.base_index_;
     last_index_ = other.last_index_;
@@ -421,6 +422,7 @@ storage_result<raft_storage> raft_storage::open(const fs::path& dir,
   if (creates_wal)
     if (auto err = sync_dir(dir))
       return err;
+  s.wal_size_ = wal->valid_end;
   s.hard_ = st.hard;
   s.base_index_ = st.base_index;
   s.last_index_ = st.last_index();
@@ -432,8 +434,16 @@ storage_result<raft_storage> raft_storage::open(const fs::path& dir,
 }
 
 storage_error raft_storage::write_records(const std::string& framed) {
-  if (auto err = write_all(wal_fd_, dir_ / wal_name, framed))
+  if (auto err = write_all(wal_fd_, dir_ / wal_name, framed)) {
+    // Cut a partial write (ENOSPC, EFBIG, EIO) off: records appended after
+    // it would make it a corrupt record in the middle, which open() refuses.
+    // If the cut fails too, close the log: later writes fail, and the next
+    // open() finds the partial record at the end, a torn tail.
+    if (::ftruncate(wal_fd_, static_cast<off_t>(wal_size_)) != 0)
+      close_wal();
     return err;
+  }
+  wal_size_ += framed.size();
   if (options_.sync == sync_policy::every_write)
     return sync();
   return {};
@@ -537,6 +547,7 @@ storage_error raft_storage::compact_prefix(index_t up_to) {
   }
   if (auto err = replace_file(dir_, wal_name, framed))
     return err;
+  wal_size_ = framed.size();
   base_index_ = up_to;
   last_index_ = std::max(last_index_, up_to);
   return open_wal_for_append();

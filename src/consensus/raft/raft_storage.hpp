@@ -206,6 +206,7 @@ private:
   storage_options options_;
   int wal_fd_ = -1;
   int lock_fd_ = -1;
+  std::uint64_t wal_size_ = 0; ///< bytes of good records in raft.wal
   hard_state hard_;
   index_t base_index_ = 0;
   index_t last_index_ = 0;

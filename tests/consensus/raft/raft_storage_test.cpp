@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -407,6 +409,32 @@ TEST_CASE("Manual sync: writes are visible at once and durable after sync()",
   }
   auto again = open_ok(d.path);
   CHECK(load_ok(again).entries == entries(1, 100, 1));
+}
+
+TEST_CASE("A failed write is cut off and the log goes on after it", "[raft_storage]") {
+  temp_dir d;
+  auto s = open_ok(d.path);
+  require_ok(s.append(entries(1, 3, 1)));
+  // A file size limit makes the next write stop part way (EFBIG), as a full
+  // disk would.
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  rlimit small = old;
+  small.rlim_cur = static_cast<rlim_t>(wal_size(d.path) + 100);
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  auto err = s.append(entries(4, 100, 1));
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &old) == 0);
+  CHECK(err.code == storage_errc::io_error);
+  CHECK(s.last_index() == 3);
+  require_ok(s.append(entries(4, 5, 2)));
+  auto want = entries(1, 3, 1);
+  auto tail = entries(4, 5, 2);
+  want.insert(want.end(), tail.begin(), tail.end());
+  CHECK(load_ok(s).entries == want);
+  auto st = s.load();
+  REQUIRE(st.has_value());
+  CHECK_FALSE(st->torn.has_value());
 }
 
 TEST_CASE("A directory has one owner at a time", "[raft_storage]") {

@@ -49,6 +49,9 @@
 /// the kernel at once (a later load() sees them) but are durable only after
 /// sync(): batch appends, then sync once before answering. Snapshots and
 /// compaction always sync (their rename must not overtake their data).
+/// An error from a sync leaves durability unknown (the kernel may have
+/// dropped the dirty pages): the caller should stop, not retry, and recover
+/// from disk with open().
 
 #include "consensus/raft/raft_types.hpp"
 

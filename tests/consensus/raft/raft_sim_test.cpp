@@ -163,7 +163,11 @@ private:
         if (node_id to = any(true))
           c_.propose(to, command_name());
       } else if (roll < 0.61) {
-        if (node_id id = any(true))
+        // Leaders crash as often as the rest together: the runs of figure 8
+        // (an old leader returning) need it.
+        if (node* l = c_.leader(); l && rng_.bernoulli(0.5))
+          c_.crash(l->id());
+        else if (node_id id = any(true))
           c_.crash(id);
       } else if (roll < 0.73) {
         if (node_id id = any(false))

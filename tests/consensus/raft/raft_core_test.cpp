@@ -440,6 +440,84 @@ TEST_CASE("a minority partition cannot commit, and its entries are discarded on 
   CHECK(c.checker.ok());
 }
 
+TEST_CASE("figure 8 on a cluster: an old-term entry on a majority is not committed early",
+          "[raft][cluster][commit]") {
+  // Raft paper, figure 8, played with partitions and crashes on 5 nodes.
+  // With commit-by-counting of old-term entries the checker reports a lost
+  // committed entry; with the rule, whoever leads last still holds X.
+  raft_params p = test_params();
+  p.max_entries_per_append = 1; // X and the noop travel in separate appends
+  p.max_inflight = 1;
+  p.check_quorum = false;
+  sim::cluster c({1, 2, 3, 4, 5}, {}, p, 11);
+  c.net.min_delay = c.net.max_delay = 1 * ms;
+  REQUIRE(c.run_until([&] { return c.leader() != nullptr; }, 3000 * ms));
+  commit_commands(c, 1, "base");
+  c.run_for(100 * ms);
+  // (a) leader S1 puts X on S2 only.
+  const node_id s1 = c.leader()->id();
+  std::vector<node_id> o;
+  for (node_id id : c.ids())
+    if (id != s1)
+      o.push_back(id);
+  const node_id s2 = o[0];
+  c.partition({{s1, s2}, {o[1], o[2], o[3]}});
+  REQUIRE(c.propose(s1, "X").error == raft_error::ok);
+  const index_t k = c.get(s1).last_index();
+  c.run_for(50 * ms);
+  REQUIRE(c.get(s2).last_index() == k);
+  // (b) S1 crashes; S5 wins among the other three, then is cut off at once
+  // (its noop at index k never leaves) and crashes.
+  c.crash(s1);
+  REQUIRE(c.run_until(
+      [&] {
+        node* l = c.leader();
+        return l && l->id() != s2;
+      },
+      c.now() + 3000 * ms));
+  const node_id s5 = c.leader()->id();
+  std::vector<node_id> rest; // the two voters of S5 besides itself
+  for (node_id id : {o[1], o[2], o[3]})
+    if (id != s5)
+      rest.push_back(id);
+  c.partition({{s5}, {s2, rest[0], rest[1]}});
+  c.crash(s5);
+  REQUIRE(c.get(rest[0]).last_index() < k);
+  // (c) S1 returns; S1 or S2 (both hold X) leads and replicates X to S3.
+  c.restart(s1);
+  c.partition({{s1, s2, rest[0], rest[1]}});
+  REQUIRE(c.run_until([&] { return c.leader() != nullptr; }, c.now() + 3000 * ms));
+  node& w = *c.leader();
+  REQUIRE(w.entry(k)->data == "X");
+  REQUIRE(c.run_until([&] { return w.commit_index() >= k; }, c.now() + 3000 * ms));
+  // (d) The moment it counts X as committed, it crashes; S5 returns and
+  // campaigns with the nodes that lack the new leader's noop (the others are
+  // cut off). With the rule these are a minority; without it, S5 wins and
+  // overwrites X.
+  const node_id wid = w.id();
+  const term_t wterm = w.term();
+  std::vector<node_id> lacking{s5}, holding;
+  for (node_id id : c.ids())
+    if (id != wid && id != s5)
+      (c.get(id).last_term() < wterm ? lacking : holding).push_back(id);
+  c.crash(wid);
+  c.restart(s5);
+  c.partition({lacking, holding});
+  c.run_for(2000 * ms);
+  // (e) Everyone back: whoever leads holds X.
+  c.restart(wid);
+  c.heal();
+  REQUIRE(c.run_until([&] { return c.leader() != nullptr; }, c.now() + 3000 * ms));
+  commit_commands(c, 1, "end");
+  const node* last = c.leader();
+  REQUIRE(last != nullptr);
+  CHECK(last->entry(k) != nullptr);
+  if (last->entry(k))
+    CHECK(last->entry(k)->data == "X");
+  INFO(c.checker.report());
+  CHECK(c.checker.ok());
+}
+
 TEST_CASE("a leader cut off from its majority steps down (CheckQuorum)",
           "[raft][cluster]") {
   sim::cluster c = started_cluster();

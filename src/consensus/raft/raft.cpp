@@ -189,6 +189,17 @@ void node::become_follower(term_t term, node_id leader) {
   reset_election_deadline();
 }
 
+/// A message of the leader of `term`: false when the term is stale, else
+/// this node follows `leader` (in that term) and restarts its timer.
+bool node::follow(term_t term, node_id leader) {
+  if (term < hs_.term)
+    return false;
+  if (term > hs_.term || role_ != node_role::follower)
+    become_follower(term, leader);
+  heard_from_leader(leader);
+  return true;
+}
+
 void node::heard_from_leader(node_id leader) {
   leader_ = leader;
   leader_contact_ = now_;
@@ -324,13 +335,10 @@ index_t node::first_index_of_term(index_t at) const {
 
 void node::on(const append_entries& m) {
   append_reply r{hs_.term, id_, m.from, false, m.prev_index, 0, 0};
-  if (m.term < hs_.term) {
-    send(r);
+  if (!follow(m.term, m.from)) {
+    send(r); // stale: the reply carries our term and deposes the sender
     return;
   }
-  if (m.term > hs_.term || role_ != node_role::follower)
-    become_follower(m.term, m.from);
-  heard_from_leader(m.from);
   r.term = hs_.term;
 
   // Entries up to our commit index are known to match (leader completeness).
@@ -378,13 +386,10 @@ void node::on(const append_entries& m) {
 
 void node::on(const install_snapshot& m) {
   snapshot_reply r{hs_.term, id_, m.from, 0};
-  if (m.term < hs_.term) {
+  if (!follow(m.term, m.from)) {
     send(r);
     return;
   }
-  if (m.term > hs_.term || role_ != node_role::follower)
-    become_follower(m.term, m.from);
-  heard_from_leader(m.from);
   r.term = hs_.term;
   const snapshot_meta& meta = m.snap.meta;
   if (meta.last_index <= commit_) { // nothing new in it

@@ -233,6 +233,7 @@ private:
   void become_leader();
   void campaign();
   void count_vote(node_id from, bool granted);
+  bool follow(term_t term, node_id leader);
   void heard_from_leader(node_id leader);
   bool in_lease() const;
   void reset_election_deadline();

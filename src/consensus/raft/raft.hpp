@@ -31,7 +31,9 @@
 /// index and term the command got; the command is committed when an entry
 /// with that index *and that term* comes out in `committed`. If the entry at
 /// that index comes out with another term, the command was lost (leader
-/// change) and may be retried.
+/// change) and may be retried. During a leadership transfer the leader
+/// answers `raft_error::transferring` with the target as `leader_hint`.
+/// `proposal::out` is an output like any other (persist, send, apply).
 ///
 /// ## What is implemented (and the choices made)
 ///

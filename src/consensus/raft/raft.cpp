@@ -79,6 +79,9 @@ node::node(node_id self, cluster_config bootstrap, raft_params params, std::uint
       log_(std::make_move_iterator(restored.log.begin()),
            std::make_move_iterator(restored.log.end())) {
   std::sort(bootstrap_.voters.begin(), bootstrap_.voters.end());
+  // A storage may still list entries the snapshot covers: they are not ours.
+  while (!log_.empty() && log_.front().index <= snap_.meta.last_index)
+    log_.pop_front();
   commit_ = applied_ = snap_.meta.last_index;
   recompute_config();
   now_ = now;

@@ -139,8 +139,10 @@ struct output {
 /// What a node finds on disk when it (re)starts.
 struct persistent_state {
   hard_state state;
-  snapshot snap;              ///< last_index 0: none
-  std::vector<log_entry> log; ///< the entries after snap.meta.last_index
+  snapshot snap; ///< last_index 0: none
+  /// The entries after snap.meta.last_index, in order (entries the snapshot
+  /// covers may be listed too: they are skipped).
+  std::vector<log_entry> log;
 };
 
 /// Config entries carry the voters as 4-byte little-endian ids.

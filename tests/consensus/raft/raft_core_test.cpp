@@ -667,6 +667,18 @@ TEST_CASE("a snapshot the follower has already committed is not installed",
   CHECK(sent<snapshot_reply>(out).at(0).last_index == 4);
 }
 
+TEST_CASE("a restart skips stored entries that the snapshot covers", "[raft][snapshot]") {
+  persistent_state st;
+  st.state.term = 2;
+  st.snap = snapshot{snapshot_meta{2, 1, cluster_config{{1, 2, 3}}}, "s"};
+  st.log = {cmd(1, 1), cmd(1, 2), cmd(2, 3)};
+  node n(1, cluster_config{{1, 2, 3}}, test_params(), 5, 0, st);
+  CHECK(n.snapshot_index() == 2);
+  CHECK(n.last_index() == 3);
+  CHECK(n.entry(3)->term == 2);
+  CHECK(n.commit_index() == 2);
+}
+
 TEST_CASE("compaction is refused beyond the applied index", "[raft][snapshot]") {
   node n = make_node(1, {cmd(1, 1), cmd(1, 2)}, 1);
   CHECK(n.compact(1, "s") == raft_error::bad_index); // nothing applied yet

@@ -9,10 +9,13 @@
 /// round trip timed on the sender) until it has sent `orders`. The shard
 /// process is this program again (`remote_load --serve`): it publishes a shard
 /// on a free loopback port, prints the port and exits when its stdin closes
-/// (the parent ended, however it ended).
+/// (the parent ended, however it ended). A third pass goes to the remote
+/// shard through a shard relay (distributed/shard_relay.hpp), as the traders
+/// of `marketsim run --hosts` do.
 
 #include "actors/interfaces.hpp"
 #include "actors/vocabulary.hpp"
+#include "distributed/shard_relay.hpp"
 #include "distributed/transport.hpp"
 #include "market/exchange_shard.hpp"
 
@@ -189,7 +192,7 @@ double percentile_us(const std::vector<std::int64_t>& sorted, double q) {
 }
 
 std::string line(const char* what, const pass_result& r) {
-  return fmt::format("{:<11} {:>9} orders in {:6.3f} s: {:>9.0f} orders/s, round trip "
+  return fmt::format("{:<12} {:>9} orders in {:6.3f} s: {:>9.0f} orders/s, round trip "
                      "p50 {:7.1f} us, p90 {:7.1f} us, p99 {:7.1f} us",
                      what, r.orders, r.seconds, static_cast<double>(r.orders) / r.seconds,
                      percentile_us(r.rtt_ns, 0.5), percentile_us(r.rtt_ns, 0.9),
@@ -307,16 +310,24 @@ int main(int argc, char** argv) {
                                               distributed::transport_security{}, 5000ms);
     if (!remote_handle)
       throw std::runtime_error("connect: " + sys.render(remote_handle.error()));
-    auto remote =
-        run_pass(sys, caf::actor_cast<actors::exchange_shard_actor>(*remote_handle),
-                 senders, orders, in_flight);
-    std::cout << line("remote", remote) << '\n'
-              << fmt::format(
-                     "remote / in-process: orders/s {:.3f}, p50 round trip {:.1f}x\n",
-                     (static_cast<double>(remote.orders) / remote.seconds) /
-                         (static_cast<double>(local.orders) / local.seconds),
-                     percentile_us(remote.rtt_ns, 0.5) /
-                         std::max(percentile_us(local.rtt_ns, 0.5), 1e-3));
+    auto remote_shard = caf::actor_cast<actors::exchange_shard_actor>(*remote_handle);
+    auto remote = run_pass(sys, remote_shard, senders, orders, in_flight);
+    std::cout << line("remote", remote) << std::endl;
+    // The path of `marketsim run --hosts`: through a relay in this process
+    // (distributed/shard_relay.hpp).
+    auto relay = distributed::spawn_shard_relay(sys, remote_shard, 0);
+    auto relayed = run_pass(sys, relay, senders, orders, in_flight);
+    caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
+    std::cout << line("remote+relay", relayed) << '\n';
+    auto ratio = [&](const char* what, const pass_result& r) {
+      std::cout << fmt::format(
+          "{} / in-process: orders/s {:.3f}, p50 round trip {:.1f}x\n", what,
+          (static_cast<double>(r.orders) / r.seconds) /
+              (static_cast<double>(local.orders) / local.seconds),
+          percentile_us(r.rtt_ns, 0.5) / std::max(percentile_us(local.rtt_ns, 0.5), 1e-3));
+    };
+    ratio("remote", remote);
+    ratio("remote+relay", relayed);
   } catch (const std::exception& e) {
     std::cerr << "remote_load: " << e.what() << '\n';
     if (server.pid > 0)

@@ -27,9 +27,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-failures=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; failures=$((failures + 1)); }
+. "$src/tests/distributed/checks.sh"
 
 # start_node NAME [ARGS...]: a node on a free port (--listen 0), waited for
 # (at most 10 s); sets node_pid and node_port. Its output goes to
@@ -61,12 +59,6 @@ run_bin() {
   secs=$((SECONDS - t0))
 }
 
-# Owners 1..10: group 0 (host b); 11..14: group 1 (host a); 15, 16: here.
-# trades_between LO HI: trades with an owner in [LO, HI] on either side.
-trades_between() {
-  awk -F, -v lo="$1" -v hi="$2" 'NR > 1 && (($9 >= lo && $9 <= hi) || ($10 >= lo && $10 <= hi))' \
-    "$3/trades.csv" | wc -l | tr -d ' '
-}
 
 # -- a scenario spread over two nodes ------------------------------------------
 start_node a || exit 1
@@ -147,37 +139,30 @@ if [ "$code" -eq 1 ] && grep -q "host b (127.0.0.1:$port_b) lost .*run stopped (
 else
   fail "kill -9, stop: exit code $code after ${secs} s (stderr: $(head -c 400 "$tmp/err"))"
 fi
-if grep -q '^b,.*,yes,' "$tmp/stop/hosts.csv" 2>/dev/null &&
-  grep -q "host b lost" "$tmp/stop/agents.csv"; then
-  pass "kill -9, stop: hosts.csv marks b lost; its agents are failed with the reason"
-else
-  fail "kill -9, stop: hosts.csv: $(cat "$tmp/stop/hosts.csv" 2>&1)"
-fi
+check_b_marked_lost "$tmp/stop" "kill -9, stop"
 
 # -- kill -9 of a node mid-run: continue ----------------------------------------
-start_node b2 || exit 1
+# run_and_kill PID DIR HOSTS: a 4 s run of the scenario with on_host_failure:
+# continue over HOSTS into DIR; PID is killed (-9) 1.5 s in. Sets code.
 sed 's/on_host_failure: stop/on_host_failure: continue/' "$scenario" >"$tmp/continue.yaml"
-timeout 60 "$bin" run "$tmp/continue.yaml" --hosts "a=127.0.0.1:$port_a,b=127.0.0.1:$node_port" \
-  --duration 4s --out "$tmp/continue" >"$tmp/out" 2>"$tmp/err" &
-run_pid=$!
-sleep 1.5
-kill -9 "$node_pid"
-wait "$run_pid"
-code=$?
+run_and_kill() {
+  timeout 60 "$bin" run "$tmp/continue.yaml" --hosts "$3" --duration 4s --out "$2" \
+    >"$tmp/out" 2>"$tmp/err" &
+  local run_pid=$!
+  sleep 1.5
+  kill -9 "$1"
+  wait "$run_pid"
+  code=$?
+}
+start_node b2 || exit 1
+run_and_kill "$node_pid" "$tmp/continue" "a=127.0.0.1:$port_a,b=127.0.0.1:$node_port"
 if [ "$code" -eq 0 ] && grep -q "host b .* lost .*run continued (on_host_failure: continue)" "$tmp/err"; then
   pass "kill -9 of a node, on_host_failure: continue: reported, the run went on (exit 0)"
 else
   fail "kill -9, continue: exit code $code (stderr: $(head -c 400 "$tmp/err"))"
 fi
 # Host a's own agents (owners 11..14, GLOBEX) trade on after b is gone.
-lost_ns=$(awk -F, '$1 == "b" { print $8 }' "$tmp/continue/hosts.csv" 2>/dev/null)
-late=$(awk -F, -v t="${lost_ns:-0}" 'NR > 1 && $2 > t + 500000000 && $9 >= 11 && $9 <= 14' \
-  "$tmp/continue/trades.csv" 2>/dev/null | wc -l | tr -d ' ')
-if [ -n "$lost_ns" ] && [ "$lost_ns" -gt 0 ] && [ "$late" -gt 0 ]; then
-  pass "kill -9, continue: the other node's agents kept trading ($late trades after the loss)"
-else
-  fail "kill -9, continue: lost at '${lost_ns}' ns, $late trades of host a's agents afterwards"
-fi
+check_a_kept_trading "$tmp/continue" "kill -9, continue"
 
 # -- kill -9 of the shards' host: orders in flight are answered ------------------
 # Node b's traders reach the shards on a through this process (no direct
@@ -188,13 +173,7 @@ start_node a3 || exit 1
 port_a3=$node_port
 pid_a3=$node_pid
 start_node b3 || exit 1
-timeout 60 "$bin" run "$tmp/continue.yaml" --hosts "a=127.0.0.1:$port_a3,b=127.0.0.1:$node_port" \
-  --duration 4s --out "$tmp/shards_lost" >"$tmp/out" 2>"$tmp/err" &
-run_pid=$!
-sleep 1.5
-kill -9 "$pid_a3"
-wait "$run_pid"
-code=$?
+run_and_kill "$pid_a3" "$tmp/shards_lost" "a=127.0.0.1:$port_a3,b=127.0.0.1:$node_port"
 if [ "$code" -eq 0 ] && grep -q "host a .* lost .*with 2 shard(s).*run continued" "$tmp/err"; then
   pass "kill -9 of the shards' host, continue: reported, the run went on (exit 0)"
 else
@@ -271,8 +250,4 @@ else
   fail "node a did not stop on SIGTERM with exit 0"
 fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "all passed"
+finish

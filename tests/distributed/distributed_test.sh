@@ -203,6 +203,37 @@ else
   fail "refused connection: exit code $code after ${secs} s (stderr: $(head -c 400 "$tmp/err"))"
 fi
 
+run_bin run "$scenario" --hosts "a=no-such-host.invalid:$port_a,b=127.0.0.1:$port_a"
+if [ "$code" -eq 2 ] && grep -q "host a (no-such-host.invalid:$port_a): .*no such host" "$tmp/err" &&
+  [ "$secs" -lt 10 ]; then
+  pass "a host name that does not resolve: exit 2 after ${secs} s, the host named"
+else
+  fail "unresolvable host: exit code $code after ${secs} s (stderr: $(head -c 400 "$tmp/err"))"
+fi
+
+# A port where something accepts and never speaks (not a marketsim node):
+# the handshake gives up after connect_timeout (3 s).
+if command -v python3 >/dev/null; then
+  python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' >"$tmp/silent.port" &
+  node_pids+=("$!")
+  for _ in $(seq 50); do [ -s "$tmp/silent.port" ] && break; sleep 0.1; done
+  run_bin run "$scenario" --hosts "a=127.0.0.1:$port_a,b=127.0.0.1:$(cat "$tmp/silent.port")"
+  if [ "$code" -eq 2 ] && grep -q "host b (127.0.0.1:[0-9]*): " "$tmp/err" && [ "$secs" -lt 10 ]; then
+    pass "a port that accepts and never answers: exit 2 after ${secs} s ($(head -c 160 "$tmp/err"))"
+  else
+    fail "silent port: exit code $code after ${secs} s (stderr: $(head -c 400 "$tmp/err"))"
+  fi
+else
+  echo "skip - a port that accepts and never answers (no python3 to listen)"
+fi
+
 start_node other --vocabulary-salt 1 || exit 1
 run_bin run "$scenario" --hosts "a=127.0.0.1:$port_a,b=127.0.0.1:$node_port"
 if [ "$code" -eq 2 ] && grep -q "host b .*message vocabulary mismatch" "$tmp/err" &&

@@ -1,5 +1,6 @@
 #include "consensus/bft/streamlet_coins.hpp"
 
+#include "consensus/crypto/batch_verify.hpp"
 #include "consensus/crypto/canonical.hpp"
 
 namespace marketsim::consensus::bft::streamlet {
@@ -51,12 +52,22 @@ std::optional<coin_transfer> decode_transfer(std::string_view tx) {
 payload_check coin_rules(crypto::public_key issuer) {
   return [issuer](const block& b, const streamlet_core& view) {
     std::set<std::uint64_t> spent;
+    std::vector<coin_transfer> transfers;
+    std::vector<std::string> messages;
     for (const auto& tx : b.txs) {
       auto t = decode_transfer(tx);
-      if (!t || !crypto::verify(issuer, signed_part(t->coin, t->recipient), t->sig) ||
-          !spent.insert(t->coin).second)
+      if (!t || !spent.insert(t->coin).second)
         return false;
+      messages.push_back(signed_part(t->coin, t->recipient));
+      transfers.push_back(*t);
     }
+    // All issuer signatures at once: in parallel when the block is large
+    // enough for it to pay (crypto/batch_verify.hpp).
+    std::vector<crypto::verify_item> items;
+    for (std::size_t i = 0; i < transfers.size(); ++i)
+      items.push_back({&issuer, crypto::as_bytes(messages[i]), &transfers[i].sig});
+    if (!crypto::verify_all(items))
+      return false;
     // Walk the chain this block extends: no coin may be spent twice on it.
     for (const block* a = view.find(b.parent); a && a->height > 0;
          a = view.find(a->parent))

@@ -95,6 +95,64 @@ bool signature_ok(const vote& v, const crypto::public_key& key) {
   return crypto::verify(key, vote_bytes(v.epoch, v.block, v.voter), v.sig);
 }
 
+namespace {
+
+constexpr std::string_view wire_tag = "marketsim/streamlet/wire/v1";
+
+} // namespace
+
+std::string encode_message(const message& m) {
+  crypto::canonical_writer w(wire_tag);
+  if (const auto* p = std::get_if<proposal>(&m)) {
+    const auto& b = *p->blk;
+    w.u8(0).u64(b.epoch).u64(b.height).hash(b.parent).u32(b.proposer);
+    w.u32(static_cast<std::uint32_t>(b.txs.size()));
+    for (const auto& tx : b.txs)
+      w.bytes(tx);
+    w.hash(p->hash).fixed(p->sig.bytes);
+  } else {
+    const auto& v = std::get<vote>(m);
+    w.u8(1).u64(v.epoch).hash(v.block).u32(v.voter).fixed(v.sig.bytes);
+  }
+  return w.take();
+}
+
+std::optional<message> decode_message(std::string_view bytes) {
+  crypto::canonical_reader r(bytes, wire_tag);
+  auto kind = r.u8();
+  if (kind == 0) {
+    block b;
+    b.epoch = r.u64();
+    b.height = r.u64();
+    b.parent = r.hash();
+    b.proposer = r.u32();
+    auto count = r.u32();
+    // Each tx takes at least its 4-byte length: a larger count is a lie.
+    if (count > r.remaining() / 4)
+      return std::nullopt;
+    b.txs.reserve(count);
+    for (std::uint32_t i = 0; i < count && r.good(); ++i)
+      b.txs.push_back(r.bytes());
+    proposal p;
+    p.hash = r.hash();
+    r.fixed(p.sig.bytes);
+    if (!r.ok())
+      return std::nullopt;
+    p.blk = std::make_shared<const block>(std::move(b));
+    return message{std::move(p)};
+  }
+  if (kind != 1)
+    return std::nullopt;
+  vote v;
+  v.epoch = r.u64();
+  v.block = r.hash();
+  v.voter = r.u32();
+  r.fixed(v.sig.bytes);
+  if (!r.ok())
+    return std::nullopt;
+  return message{v};
+}
+
 std::string_view to_string(offence o) {
   switch (o) {
   case offence::double_proposal:

@@ -125,6 +125,18 @@ struct envelope {
   message msg;
 };
 
+/// The wire form of a message, for actors and hosts: canonical bytes
+/// (crypto/canonical.hpp) of tag "marketsim/streamlet/wire/v1", u8 kind
+/// (0 proposal, 1 vote), then for a proposal the block's fields (u64 epoch,
+/// u64 height, parent(32), u32 proposer, u32 count, each tx as bytes), its
+/// hash(32) and signature(64); for a vote u64 epoch, hash(32), u32 voter,
+/// signature(64). Decoding checks only the form; signatures and hashes are
+/// the core's business (receive() checks them).
+std::string encode_message(const message& m);
+/// nullopt on any malformed input (wrong tag or kind, truncation, trailing
+/// bytes); never allocates more than the input's size.
+std::optional<message> decode_message(std::string_view bytes);
+
 /// Offences an honest node can prove with signed messages.
 enum class offence : std::uint8_t {
   double_proposal,     ///< two different signed proposals for one epoch

@@ -76,6 +76,11 @@ public:
 
   /// True iff every read succeeded and the whole input was consumed.
   bool ok() const { return ok_ && pos_ == data_.size(); }
+  /// True iff every read so far succeeded (input may remain): for loops
+  /// over a count read from the input, which must stop at the first failure.
+  bool good() const { return ok_; }
+  /// Bytes not read yet.
+  std::size_t remaining() const { return data_.size() - pos_; }
 
 private:
   bool take(std::size_t n, const char** at);

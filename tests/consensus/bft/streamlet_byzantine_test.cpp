@@ -153,3 +153,35 @@ TEST_CASE("a simulated run is deterministic: same params, same chains and counts
   p.seed = 8;
   CHECK(run_simulation(p).messages != a.messages);
 }
+
+TEST_CASE("coin rules: issuer-signed transfers pass; a forged one or a re-spent coin "
+          "fails, in small and large (parallel-verified) blocks",
+          "[streamlet][coins]") {
+  auto issuer = crypto::key_pair::derive(3, 500);
+  streamlet_params p;
+  p.n = 4;
+  p.max_block_txs = 1'000;
+  std::vector<crypto::public_key> roster;
+  for (validator_id i = 0; i < 4; ++i)
+    roster.push_back(crypto::key_pair::derive(3, i).public_part());
+  streamlet_core core(p, 0, crypto::key_pair::derive(3, 0), roster,
+                      coin_rules(issuer.public_part()));
+  for (std::uint64_t size : {3u, 200u}) {
+    block b;
+    b.epoch = 1;
+    b.height = 1;
+    b.parent = genesis_hash();
+    for (std::uint64_t c = 0; c < size; ++c)
+      b.txs.push_back(encode_transfer(issuer, c, 7));
+    CHECK_FALSE(core.validate(b));
+    auto forged = b;
+    forged.txs.back() = encode_forged_transfer(size - 1, 7, 1);
+    CHECK(core.validate(forged) == reject_reason::invalid_payload);
+    auto respent = b;
+    respent.txs.push_back(encode_transfer(issuer, 0, 8));
+    CHECK(core.validate(respent) == reject_reason::invalid_payload);
+    auto junk = b;
+    junk.txs.push_back("not a transfer");
+    CHECK(core.validate(junk) == reject_reason::invalid_payload);
+  }
+}

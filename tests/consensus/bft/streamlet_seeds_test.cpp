@@ -90,6 +90,8 @@ void check_safe_and_live(const std::vector<outcome>& runs) {
     REQUIRE(o.result.safety.safe);
     REQUIRE(o.result.live(1));
     REQUIRE(o.result.evidence_verifies);
+    for (const auto& ev : o.result.misbehaviour) // nobody honest is ever accused
+      REQUIRE(o.params.byzantine.count(ev.culprit) == 1);
     for (const auto& n : o.result.nodes)
       if (n.honest)
         finalized += n.finalized.size();

@@ -301,3 +301,39 @@ TEST_CASE("a block arriving after its child is accepted with it (orphans)",
   CHECK(c.nodes[0].find(b1.hash) != nullptr);
   CHECK(c.nodes[0].find(p2.hash) != nullptr);
 }
+
+TEST_CASE("messages round-trip through their wire bytes; malformed bytes are refused",
+          "[streamlet][wire]") {
+  auto keys = crypto::key_pair::derive(5, 1);
+  block b;
+  b.epoch = 9;
+  b.height = 4;
+  b.parent = crypto::blake2b_256("parent");
+  b.proposer = 1;
+  b.txs = {"a", "", std::string(300, 'z')};
+  auto p = make_proposal(keys, b);
+  auto bytes = encode_message(p);
+  auto back = decode_message(bytes);
+  REQUIRE(back);
+  const auto& q = std::get<proposal>(*back);
+  CHECK(*q.blk == b);
+  CHECK(q.hash == p.hash);
+  CHECK(q.sig == p.sig);
+  CHECK(signature_ok(q, keys.public_part()));
+
+  auto v = make_vote(keys, 9, p.hash, 1);
+  auto vb = decode_message(encode_message(v));
+  REQUIRE(vb);
+  CHECK(std::get<vote>(*vb) == v);
+
+  CHECK_FALSE(decode_message(bytes.substr(0, bytes.size() - 1)));
+  CHECK_FALSE(decode_message(bytes + "x"));
+  CHECK_FALSE(decode_message(""));
+  auto lying = bytes;
+  // The tx count sits after tag(4+27), kind(1), epoch(8), height(8), parent(32),
+  // proposer(4).
+  auto count_at =
+      4 + std::string_view("marketsim/streamlet/wire/v1").size() + 1 + 8 + 8 + 32 + 4;
+  lying[count_at + 3] = '\x7f';
+  CHECK_FALSE(decode_message(lying));
+}

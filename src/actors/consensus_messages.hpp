@@ -81,6 +81,11 @@ typename Inspector::result_type inspect(Inspector& f, snapshot_reply& x) {
            x.last_index);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, timeout_now& x) {
+  return f(caf::meta::type_name("marketsim.raft.timeout_now"), x.term, x.from, x.to);
+}
+
 } // namespace marketsim::consensus::raft
 
 // -- validators and their clients ---------------------------------------------------

@@ -93,6 +93,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<raft::append_reply>("marketsim.raft.append_reply");
   cfg.add_message_type<raft::install_snapshot>("marketsim.raft.install_snapshot");
   cfg.add_message_type<raft::snapshot_reply>("marketsim.raft.snapshot_reply");
+  cfg.add_message_type<raft::timeout_now>("marketsim.raft.timeout_now");
   cfg.add_message_type<raft_peers>("marketsim.raft_peers");
   cfg.add_message_type<raft_submit>("marketsim.raft_submit");
   cfg.add_message_type<raft_submit_batch>("marketsim.raft_submit_batch");

@@ -312,6 +312,8 @@ void submit(validator_ptr self, const caf::actor& client, std::vector<raft_submi
   auto p = st.core->propose_batch(std::move(bytes));
   if (p.error == raft_error::not_leader)
     return refuse(raft_submit_status::redirect, p.leader_hint, "not the leader");
+  if (p.error == raft_error::transferring) // the hint, if any, is the next leader
+    return refuse(raft_submit_status::redirect, p.leader_hint, "handing over leadership");
   if (p.error != raft_error::ok)
     return refuse(raft_submit_status::unavailable, p.leader_hint,
                   std::string{to_string(p.error)});
@@ -426,6 +428,7 @@ caf::behavior validator(validator_ptr self, validator_params params) {
         handle(self, self->state.core->step(std::move(m), now_ns(self)));
       },
       [self](snapshot_reply& m) { handle(self, self->state.core->step(m, now_ns(self))); },
+      [self](timeout_now& m) { handle(self, self->state.core->step(m, now_ns(self))); },
   };
 }
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
@@ -64,8 +65,9 @@ public:
     } catch (const std::exception& e) {
       fail(std::string("exception: ") + e.what());
     }
-    if (!c_.checker.ok())
-      fail("invariants:\n" + c_.checker.report());
+    if (!c_.checker.ok()) // the root cause comes first
+      failure_ = "invariants:\n" + c_.checker.report() +
+                 (failure_.empty() ? "" : "then: " + failure_);
     r.failure = failure_;
     r.acked = c_.acked().size();
     r.acked_commands = c_.acked();
@@ -272,6 +274,13 @@ private:
   std::size_t config_changes_ = 0;
 };
 
+/// This test binary's path, for the replay command (Linux; a guess elsewhere).
+std::string self_path() {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("build/tests/consensus/raft/raft_sim_test") : p.string();
+}
+
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
@@ -305,7 +314,7 @@ TEST_CASE("random crashes, partitions, loss and reordering never break Raft's sa
       ++failures;
       std::ostringstream msg;
       msg << "seed " << seed << " failed: " << r.failure << "\nreplay: RAFT_SEED=" << seed
-          << " build-raft/tests/consensus/raft/raft_sim_test";
+          << " " << self_path() << " '[raft][sim]'";
       for (const auto& line : r.tail)
         msg << "\n  " << line;
       FAIL_CHECK(msg.str());

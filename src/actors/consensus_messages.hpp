@@ -48,7 +48,7 @@ typename Inspector::result_type inspect(Inspector& f, snapshot& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_vote& x) {
   return f(caf::meta::type_name("marketsim.raft.request_vote"), x.term, x.from, x.to,
-           x.last_log_index, x.last_log_term, x.pre_vote);
+           x.last_log_index, x.last_log_term, x.pre_vote, x.transfer);
 }
 
 template <class Inspector>

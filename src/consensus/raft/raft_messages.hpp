@@ -24,6 +24,8 @@ struct request_vote {
   term_t last_log_term = 0;
   bool pre_vote = false;
   bool transfer = false;
+
+  friend bool operator==(const request_vote&, const request_vote&) = default;
 };
 
 struct vote_reply {
@@ -32,6 +34,8 @@ struct vote_reply {
   node_id to = no_node;
   bool granted = false;
   bool pre_vote = false;
+
+  friend bool operator==(const vote_reply&, const vote_reply&) = default;
 };
 
 /// AppendEntries; an empty `entries` is a heartbeat. `entries[k].index` is
@@ -44,6 +48,8 @@ struct append_entries {
   term_t prev_term = 0;
   std::vector<log_entry> entries;
   index_t commit_index = 0;
+
+  friend bool operator==(const append_entries&, const append_entries&) = default;
 };
 
 /// On success `index` is the last index known to match the leader's log. On
@@ -59,6 +65,8 @@ struct append_reply {
   index_t index = 0;
   index_t conflict_index = 0;
   term_t conflict_term = 0;
+
+  friend bool operator==(const append_reply&, const append_reply&) = default;
 };
 
 /// The whole snapshot in one message (no chunking).
@@ -67,6 +75,8 @@ struct install_snapshot {
   node_id from = no_node;
   node_id to = no_node;
   snapshot snap;
+
+  friend bool operator==(const install_snapshot&, const install_snapshot&) = default;
 };
 
 /// `last_index`: the follower's log now matches the leader's up to here.
@@ -75,6 +85,8 @@ struct snapshot_reply {
   node_id from = no_node;
   node_id to = no_node;
   index_t last_index = 0;
+
+  friend bool operator==(const snapshot_reply&, const snapshot_reply&) = default;
 };
 
 /// Leadership transfer (thesis 3.10): the leader tells an up-to-date
@@ -83,6 +95,8 @@ struct timeout_now {
   term_t term = 0;
   node_id from = no_node;
   node_id to = no_node;
+
+  friend bool operator==(const timeout_now&, const timeout_now&) = default;
 };
 
 using message = std::variant<request_vote, vote_reply, append_entries, append_reply,

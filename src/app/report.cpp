@@ -209,6 +209,37 @@ void print_summary(std::ostream& out, const run_result& r) {
                        r.trades_per_second());
   out << fmt::format("tape: {} trades, hash {:016x}\n", r.tape.size(), tape_hash(r));
   print_network_summary(out, r);
+  print_settlement_summary(out, r);
+}
+
+void print_settlement_summary(std::ostream& out, const run_result& r) {
+  if (!r.settlement)
+    return;
+  const auto& x = *r.settlement;
+  auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
+  out << fmt::format("\nsettlement (raft, {} validators): {} trades submitted, {} committed, "
+                     "{} refused, {} unanswered; {} resends\n",
+                     x.validators, x.submitted, x.committed, x.rejected, x.gave_up, x.retries);
+  out << fmt::format("  commit latency: p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} "
+                     "ms; throughput {:.0f} commits/s; longest wait between commits {:.1f} ms\n",
+                     ms(x.latency_p50_ns), ms(x.latency_p90_ns), ms(x.latency_p99_ns),
+                     ms(x.latency_max_ns), x.committed_per_second, ms(x.longest_gap_ns));
+  if (x.crashed) {
+    out << fmt::format("  leader crash: validator {} killed at {:.3f} s; ", *x.crashed,
+                       static_cast<double>(x.crash_at_ns) / 1e9);
+    if (x.failover_ns)
+      out << fmt::format("validator {} elected {:.1f} ms later (failover){}\n",
+                         x.new_leader.value_or(0), ms(*x.failover_ns),
+                         x.restarted ? "; the crashed validator was restarted" : "");
+    else
+      out << "no new leader was seen\n";
+  }
+  out << fmt::format("  replicas: {}, applied index {}, ledger {}; the tape's own ledger: {}\n",
+                     x.replicas_agree ? "agree" : "DISAGREE", x.applied_index,
+                     x.state_hash.substr(0, 16),
+                     x.matches_tape ? "the same" : "DIFFERENT (" + x.tape_hash.substr(0, 16) + ")");
+  if (!x.settled)
+    out << "  warning: not every trade was answered before the settlement deadline\n";
 }
 
 void print_network_summary(std::ostream& out, const run_result& r) {
@@ -402,6 +433,28 @@ std::string summary_json(const run_result& r) {
         n.dropped(), n.unroutable(), n.unserializable, n.unplaced_senders, n.anonymous,
         n.refused_requests, n.events, n.settled ? "true" : "false",
         json_number(seconds(n.settle_time)));
+  }
+  if (r.settlement) {
+    const auto& x = *r.settlement;
+    out += fmt::format(
+        ",\n  \"settlement\": {{\"protocol\": \"raft\", \"validators\": {}, \"submitted\": {}, "
+        "\"committed\": {}, \"rejected\": {}, \"unanswered\": {}, \"resends\": {}, "
+        "\"latency_p50_ms\": {}, \"latency_p90_ms\": {}, \"latency_p99_ms\": {}, "
+        "\"latency_max_ms\": {}, \"commits_per_s\": {}, \"longest_gap_ms\": {}, "
+        "\"crashed\": {}, \"crash_at_s\": {}, \"failover_ms\": {}, \"new_leader\": {}, "
+        "\"restarted\": {}, \"replicas_agree\": {}, \"applied_index\": {}, "
+        "\"state_hash\": {}, \"matches_tape\": {}, \"settled\": {}}}",
+        x.validators, x.submitted, x.committed, x.rejected, x.gave_up, x.retries,
+        json_number(x.latency_p50_ns / 1e6), json_number(x.latency_p90_ns / 1e6),
+        json_number(x.latency_p99_ns / 1e6), json_number(x.latency_max_ns / 1e6),
+        json_number(x.committed_per_second), json_number(x.longest_gap_ns / 1e6),
+        x.crashed ? std::to_string(*x.crashed) : "null",
+        x.crash_at_ns >= 0 ? json_number(x.crash_at_ns / 1e9) : "null",
+        x.failover_ns ? json_number(*x.failover_ns / 1e6) : "null",
+        x.new_leader ? std::to_string(*x.new_leader) : "null",
+        x.restarted ? "true" : "false", x.replicas_agree ? "true" : "false", x.applied_index,
+        json_string(x.state_hash), x.matches_tape ? "true" : "false",
+        x.settled ? "true" : "false");
   }
   out += "\n}\n";
   return out;

@@ -64,6 +64,10 @@ void write_network_routes_csv(std::ostream& out, const run_result& result);
 /// the site pairs with unroutable messages, as short tables. Nothing without.
 void print_network_summary(std::ostream& out, const run_result& result);
 
+/// With a `settlement:` section: the validators, commits, latency, the
+/// failover, and whether the replicas agree with each other and the tape.
+void print_settlement_summary(std::ostream& out, const run_result& result);
+
 /// FNV-1a (64 bit) of trades.csv's text: equal tapes, equal hashes.
 std::uint64_t tape_hash(const run_result& result);
 

@@ -30,6 +30,8 @@
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
+
+#include <filesystem>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -617,6 +619,23 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
   }
   std::shared_ptr<const market::shard_router> shared_router = router;
 
+  // Settlement: the validators, their client and the feeder subscribe to
+  // the shards' trades before any agent exists, like the recorder.
+  std::unique_ptr<settlement> settling;
+  if (sc.settlement) {
+    std::vector<caf::actor> shard_handles;
+    for (const auto& s : shards)
+      shard_handles.push_back(caf::actor_cast<caf::actor>(s));
+    std::vector<std::string> names;
+    for (const auto& s : sc.symbols)
+      names.push_back(s.name);
+    settling = std::make_unique<settlement>(rt, *sc.settlement, sc.seed, shard_handles,
+                                            (std::filesystem::path{sc.output} / "raft").string(),
+                                            std::move(names));
+    for (auto& a : settling->actors())
+      quit.actors.push_back(a);
+  }
+
   // The recorder subscribes before any agent exists, so it sees every trade.
   auto data = std::make_shared<recording>();
   recorder_config rcfg{sc.symbols.size(), start_ns, sc.l1_sample.count()};
@@ -783,6 +802,13 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
   result.tape = make_tape(sc, std::move(data->trades), start_ns);
   result.l1 = std::move(data->samples);
   std::erase_if(result.l1, [&](const l1_sample& x) { return x.time_ns > end_ns; });
+  if (settling) {
+    // The shards have printed their last trade (answered stats_request
+    // above); the feeder's submissions are in flight to the validators.
+    result.settlement = settling->settle(result.tape, 30s);
+    for (auto& a : settling->actors())
+      quit.actors.push_back(a);
+  }
   if (net) {
     auto stats = all_answers(ask_all<actors::net_stats>(
                                  rt, std::vector<actors::network_actor>{*net},

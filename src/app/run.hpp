@@ -7,6 +7,7 @@
 /// plain results.
 
 #include "app/scenario.hpp"
+#include "app/settlement.hpp"
 #include "market/types.hpp"
 
 #include <chrono>
@@ -192,6 +193,8 @@ struct run_result {
   std::vector<l1_sample> l1;      ///< by time, then symbol
   /// With a network model only.
   std::optional<network_result> network;
+  /// With a `settlement:` section only.
+  std::optional<settlement_result> settlement;
   /// Across hosts only (run_scenario_on_hosts): the remote hosts, in the
   /// order given; whatever none of them holds ran on the starting host.
   std::vector<host_result> hosts;

@@ -1582,7 +1582,7 @@ public:
       fail(root, "a scenario must be a map (seed, duration, symbols, shards, agents)");
     check_map(root, "the scenario",
               {"name", "clock", "seed", "duration", "output", "scheduler", "symbols",
-               "shards", "fundamentals", "agents", "network", "deployment"});
+               "shards", "fundamentals", "agents", "network", "deployment", "settlement"});
     const std::string what = "the scenario";
     scenario sc;
     sc.file = file_;
@@ -1636,7 +1636,75 @@ public:
     }
     if (auto dep = root["deployment"])
       sc.deployment = deployment(dep, sc);
+    if (auto st = root["settlement"])
+      sc.settlement = settlement(st, sc);
     return sc;
+  }
+
+  /// The `settlement:` section (see "Settlement" in scenario.hpp).
+  settlement_config settlement(const YAML::Node& node, const scenario& sc) const {
+    check_map(node, "settlement",
+              {"protocol", "validators", "election_timeout", "heartbeat", "batch",
+               "batch_window", "crash_leader_at", "restart_after", "persist",
+               "snapshot_every"});
+    settlement_config c;
+    c.line = node.Mark().line + 1;
+    if (auto p = node["protocol"]) {
+      auto name = scalar(p, "protocol");
+      if (name != "raft")
+        fail(p, "'protocol' must be raft (the only settlement protocol yet), got '" + name +
+                    "'");
+    }
+    if (auto v = node["validators"]) {
+      auto n = non_negative(v, "validators");
+      if (n < 1 || n > 15)
+        fail(v, "'validators' must be 1 .. 15, got " + std::to_string(n));
+      c.validators = static_cast<std::uint32_t>(n);
+    }
+    if (auto e = node["election_timeout"]) {
+      if (!e.IsSequence() || e.size() != 2)
+        fail(e, "'election_timeout' must be [min, max], e.g. [150ms, 300ms]");
+      c.election_timeout_min = positive_duration(e[0], "election_timeout");
+      c.election_timeout_max = positive_duration(e[1], "election_timeout");
+      if (c.election_timeout_max <= c.election_timeout_min)
+        fail(e, "'election_timeout': the maximum must be above the minimum");
+    }
+    if (auto h = node["heartbeat"])
+      c.heartbeat = positive_duration(h, "heartbeat");
+    if (c.heartbeat >= c.election_timeout_min)
+      fail(node["heartbeat"] ? node["heartbeat"] : node,
+           "'heartbeat' must be below the minimum election timeout (" +
+               format_duration(c.election_timeout_min) + ")");
+    if (auto b = node["batch"]) {
+      auto n = non_negative(b, "batch");
+      if (n < 1)
+        fail(b, "'batch' must be at least 1");
+      c.batch = static_cast<std::uint32_t>(n);
+    }
+    if (auto w = node["batch_window"]) {
+      c.batch_window = duration(w, "batch_window");
+      if (c.batch_window.count() < 0)
+        fail(w, "'batch_window' must not be negative");
+    }
+    if (auto at = node["crash_leader_at"]) {
+      c.crash_leader_at = positive_duration(at, "crash_leader_at");
+      if (*c.crash_leader_at >= sc.duration)
+        fail(at, "'crash_leader_at' must be before the end of the run (" +
+                     format_duration(sc.duration) + ")");
+    }
+    if (auto r = node["restart_after"]) {
+      if (!c.crash_leader_at)
+        fail(r, "'restart_after' needs 'crash_leader_at'");
+      c.restart_after = positive_duration(r, "restart_after");
+    }
+    if (auto p = node["persist"])
+      c.persist = boolean(p, "persist");
+    if (auto k = node["snapshot_every"])
+      c.snapshot_every = static_cast<std::uint64_t>(non_negative(k, "snapshot_every"));
+    if (sc.deployment)
+      fail(node, "'settlement' does not combine with 'deployment' yet (the validators "
+                 "run in the process that starts the run)");
+    return c;
   }
 
   /// The `deployment:` section (see "Deployment" in scenario.hpp).

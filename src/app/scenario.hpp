@@ -56,6 +56,7 @@
 ///       name: momentum_access  # optional; default group_<i> (i from 0)
 /// network: {...}           # optional; see "Network" below
 /// deployment: {...}        # optional; see "Deployment" below
+/// settlement: {...}        # optional; see "Settlement" below
 /// ```
 ///
 /// Shards take `site: <site>` too (`- {symbols: [ACME], site: node_1}`).
@@ -168,6 +169,36 @@
 ///                          # non-zero | continue: go on with what is left
 ///   connect_timeout: 5s    # optional; connecting and each setup step, > 0
 /// ```
+///
+/// ## Settlement
+///
+/// Every trade of the run is settled on a replicated ledger: a group of Raft
+/// validators (consensus/raft/validator.hpp) whose state machine is the
+/// settlement ledger (cash and positions per owner). A feeder subscribed to
+/// every shard's trades submits each trade, through a client that finds the
+/// leader and retries, and the validators commit them in batches. The run
+/// reports commit latency, throughput, the failover after a leader crash,
+/// and whether every replica ends with the same ledger, equal to the ledger
+/// of the run's own trade tape.
+///
+/// ```yaml
+/// settlement:
+///   protocol: raft         # optional; raft (the only one yet)
+///   validators: 3          # optional; 1 .. 15 (default 3)
+///   election_timeout: [150ms, 300ms]  # optional; randomized in [min, max)
+///   heartbeat: 50ms        # optional; < the minimum election timeout
+///   batch: 64              # optional; trades per message to the leader, >= 1
+///   batch_window: 2ms      # optional; how long a batch may wait to fill, >= 0
+///   crash_leader_at: 5s    # optional; kill the leader then (< duration)
+///   restart_after: 2s      # optional, with crash_leader_at: bring it back
+///   persist: true          # optional; logs on disk under <output>/raft/
+///                          # (default false: in memory, a restart is empty)
+///   snapshot_every: 1000   # optional; applied entries between snapshots (0: never)
+/// ```
+///
+/// The validators run next to the recorder, outside any `network:` (they
+/// settle, they do not trade); settlement does not combine with
+/// `deployment:` yet.
 ///
 /// Without `deployment:`, `--hosts` puts every shard on the first host and
 /// the agent groups round-robin on the others (on the first if alone).
@@ -545,6 +576,22 @@ struct deployment_config {
   friend bool operator==(const deployment_config&, const deployment_config&) = default;
 };
 
+struct settlement_config {
+  std::uint32_t validators = 3;
+  std::chrono::nanoseconds election_timeout_min{std::chrono::milliseconds{150}};
+  std::chrono::nanoseconds election_timeout_max{std::chrono::milliseconds{300}};
+  std::chrono::nanoseconds heartbeat{std::chrono::milliseconds{50}};
+  std::uint32_t batch = 64;
+  std::chrono::nanoseconds batch_window{std::chrono::milliseconds{2}};
+  std::optional<std::chrono::nanoseconds> crash_leader_at;
+  std::optional<std::chrono::nanoseconds> restart_after;
+  bool persist = false;
+  std::uint64_t snapshot_every = 0;
+  int line = 0; ///< of `settlement`
+
+  friend bool operator==(const settlement_config&, const settlement_config&) = default;
+};
+
 struct scheduler_config {
   std::uint32_t threads = 0; ///< 0: one per core
   scheduler_policy policy = scheduler_policy::sharing;
@@ -572,6 +619,8 @@ struct scenario {
   /// The `deployment:` section; none: every actor in one process unless the
   /// command line gives hosts.
   std::optional<deployment_config> deployment;
+  /// The `settlement:` section; none: trades are not settled.
+  std::optional<settlement_config> settlement;
 
   /// Index of `name` in `symbols`; throws std::out_of_range when absent
   /// (cannot happen for a validated scenario's own names).

@@ -628,3 +628,63 @@ TEST_CASE("Fundamentals are validated", "[scenario]") {
       "bad.yaml:26: unknown key 'symbolz' in fundamentals (allowed: period, preset, "
       "symbols, correlation)");
 }
+
+TEST_CASE("A settlement section parses with its defaults, and bad values name their line",
+          "[scenario][settlement]") {
+  temp_file plain{"plain.yaml", good_yaml};
+  CHECK_FALSE(load_scenario(plain.path(), registry).settlement);
+
+  temp_file minimal{"settle.yaml", good_yaml + "settlement: {protocol: raft}\n"};
+  const auto s = load_scenario(minimal.path(), registry).settlement;
+  REQUIRE(s);
+  CHECK(s->validators == 3);
+  CHECK(s->election_timeout_min == 150ms);
+  CHECK(s->election_timeout_max == 300ms);
+  CHECK(s->heartbeat == 50ms);
+  CHECK(s->batch == 64);
+  CHECK_FALSE(s->crash_leader_at);
+  CHECK_FALSE(s->persist);
+
+  temp_file full{"full.yaml", good_yaml + "settlement:\n  validators: 5\n"
+                                          "  election_timeout: [200ms, 400ms]\n"
+                                          "  heartbeat: 20ms\n  batch: 8\n"
+                                          "  batch_window: 0ms\n  crash_leader_at: 300ms\n"
+                                          "  restart_after: 100ms\n  persist: true\n"
+                                          "  snapshot_every: 50\n"};
+  const auto f = load_scenario(full.path(), registry).settlement;
+  REQUIRE(f);
+  CHECK(f->validators == 5);
+  CHECK(f->election_timeout_min == 200ms);
+  CHECK(f->election_timeout_max == 400ms);
+  CHECK(f->heartbeat == 20ms);
+  CHECK(f->batch == 8);
+  CHECK(f->batch_window == 0ms);
+  CHECK(f->crash_leader_at == 300ms);
+  CHECK(f->restart_after == 100ms);
+  CHECK(f->persist);
+  CHECK(f->snapshot_every == 50);
+
+  const auto line = std::to_string(std::count(good_yaml.begin(), good_yaml.end(), '\n') + 1);
+  auto bad = [&](const std::string& section) {
+    return error_of(good_yaml + "settlement:\n" + section);
+  };
+  CHECK(bad("  protocol: paxos\n") ==
+        "bad.yaml:" + std::to_string(std::stoi(line) + 1) +
+            ": 'protocol' must be raft (the only settlement protocol yet), got 'paxos'");
+  CHECK(bad("  validators: 0\n").find("'validators' must be 1 .. 15, got 0") !=
+        std::string::npos);
+  CHECK(bad("  election_timeout: [300ms, 300ms]\n")
+            .find("'election_timeout': the maximum must be above the minimum") !=
+        std::string::npos);
+  CHECK(bad("  heartbeat: 150ms\n")
+            .find("'heartbeat' must be below the minimum election timeout (150ms)") !=
+        std::string::npos);
+  CHECK(bad("  crash_leader_at: 500ms\n")
+            .find("'crash_leader_at' must be before the end of the run (500ms)") !=
+        std::string::npos);
+  CHECK(bad("  restart_after: 1s\n").find("'restart_after' needs 'crash_leader_at'") !=
+        std::string::npos);
+  CHECK(bad("  batch: 0\n").find("'batch' must be at least 1") != std::string::npos);
+  CHECK(bad("  validatorz: 3\n").find("unknown key 'validatorz' in settlement") !=
+        std::string::npos);
+}

@@ -248,10 +248,8 @@ caf::behavior client(client_ptr self, client_params params) {
         next_validator(self, t.request_id);
         retry(self, t.request_id);
       },
-      [self](const raft_client_stats_request&) {
-        auto to = caf::actor_cast<caf::actor>(self->current_sender());
-        if (to)
-          self->send(to, stats_of(self));
+      [self](const raft_client_stats_request&) -> raft_client_stats {
+        return stats_of(self);
       },
   };
 }

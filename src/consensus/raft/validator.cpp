@@ -413,11 +413,9 @@ caf::behavior validator(validator_ptr self, validator_params params) {
         submit(self, caf::actor_cast<caf::actor>(self->current_sender()),
                std::move(b.commands));
       },
-      [self](const raft_status_request&) {
-        auto to = caf::actor_cast<caf::actor>(self->current_sender());
-        if (to)
-          self->send(to, status_of(self));
-      },
+      // A returned value answers a request, or goes back to the sender of a
+      // plain message as an ordinary message.
+      [self](const raft_status_request&) -> raft_status { return status_of(self); },
       [self](request_vote& m) { handle(self, self->state.core->step(m, now_ns(self))); },
       [self](vote_reply& m) { handle(self, self->state.core->step(m, now_ns(self))); },
       [self](append_entries& m) {

@@ -1,0 +1,114 @@
+/// `marketsim run` with a `settlement:` section, in virtual time: every trade
+/// of the tape is committed by the Raft validators, the replicas end with
+/// the ledger of the tape, a leader crash fails over within two election
+/// timeouts, and the crashed validator comes back from its disk.
+
+#include "app/run.hpp"
+#include "app/scenario.hpp"
+#include "strategies/registry.hpp"
+
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+using namespace marketsim::app;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto registry = marketsim::strategies::builtin_strategies();
+
+std::string scenario_yaml(const std::string& out, const std::string& settlement) {
+  return R"(seed: 5
+duration: 3s
+output: {folder: )" + out + R"(}
+symbols:
+  - {name: AAA, tick_size: 1, lot_size: 1, reference_price: 10000}
+  - {name: BBB, tick_size: 1, lot_size: 1, reference_price: 5000}
+shards:
+  - symbols: [AAA]
+  - symbols: [BBB]
+agents:
+  - count: 10
+    strategy: zero_intelligence
+    symbols: [AAA]
+    params: {interval: 10ms, jitter: 5ms}
+    account: &acc {cash: 100000000, positions: {AAA: 1000, BBB: 1000}}
+  - count: 10
+    strategy: zero_intelligence
+    symbols: [BBB]
+    params: {interval: 10ms, jitter: 5ms}
+    account: *acc
+settlement:
+)" + settlement;
+}
+
+struct out_dir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("settlement_run_" + std::to_string(::getpid()));
+  ~out_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+} // namespace
+
+TEST_CASE("every trade of the tape is settled, and every replica ends with the tape's ledger",
+          "[settlement][raft]") {
+  out_dir out;
+  auto sc = parse_scenario(scenario_yaml(out.path.string(), "  validators: 3\n"),
+                           "settle.yaml", registry);
+  auto r = run_scenario(sc, registry);
+  REQUIRE(r.settlement);
+  const auto& s = *r.settlement;
+  REQUIRE(r.tape.size() > 100);
+  CHECK(s.settled);
+  CHECK(s.submitted == r.tape.size());
+  CHECK(s.committed == r.tape.size());
+  CHECK(s.rejected == 0);
+  CHECK(s.gave_up == 0);
+  CHECK(s.replicas_agree);
+  CHECK(s.matches_tape);
+  CHECK(s.state_hash == s.tape_hash);
+  CHECK(s.latency_p50_ns > 0);
+  CHECK_FALSE(s.crashed);
+}
+
+TEST_CASE("the leader crashes mid-run: a new one within two election timeouts, nothing lost, "
+          "and the restarted validator catches up from its disk",
+          "[settlement][raft]") {
+  out_dir out;
+  auto sc = parse_scenario(scenario_yaml(out.path.string(),
+                                         "  validators: 5\n  crash_leader_at: 1s\n"
+                                         "  restart_after: 500ms\n  persist: true\n"
+                                         "  snapshot_every: 200\n"),
+                           "settle.yaml", registry);
+  auto r = run_scenario(sc, registry);
+  REQUIRE(r.settlement);
+  const auto& s = *r.settlement;
+  REQUIRE(s.crashed);
+  CHECK(s.crash_at_ns == 1'000'000'000);
+  REQUIRE(s.failover_ns);
+  CHECK(*s.failover_ns > 0);
+  CHECK(*s.failover_ns < 2 * 300'000'000);
+  REQUIRE(s.new_leader);
+  CHECK(*s.new_leader != *s.crashed);
+  CHECK(s.restarted);
+  CHECK(s.settled);
+  CHECK(s.committed == r.tape.size());
+  CHECK(s.replicas_agree); // the restarted validator included
+  CHECK(s.matches_tape);
+  // The wait shows in the latency tail and in the longest gap between commits.
+  CHECK(s.longest_gap_ns > *s.failover_ns);
+  // Its log is on disk.
+  CHECK(std::filesystem::exists(out.path / "raft" / ("validator-" + std::to_string(*s.crashed))));
+
+  // The same scenario and seed settle to the same ledger.
+  auto again = run_scenario(sc, registry);
+  REQUIRE(again.settlement);
+  CHECK(again.settlement->state_hash == s.state_hash);
+  CHECK(again.settlement->failover_ns == s.failover_ns);
+}

@@ -104,6 +104,14 @@ caf::behavior chaos(caf::event_based_actor* self, chaos_config cfg) {
   };
 }
 
+/// A printed trade as the ledger settles it: the aggressor is the taker.
+raft::trade_record settled_trade(market::symbol_id symbol, market::price_t price,
+                                 market::qty_t qty, market::side aggressor,
+                                 market::owner_id maker, market::owner_id taker) {
+  const bool taker_buys = aggressor == market::side::buy;
+  return {symbol, price, qty, taker_buys ? taker : maker, taker_buys ? maker : taker};
+}
+
 /// Turns every trade the shards print into a settlement command for the
 /// client; counts what it submitted.
 struct feeder_state {
@@ -119,13 +127,8 @@ feeder(actors::md_listener_actor::stateful_pointer<feeder_state> self, caf::acto
   self->state.submitted = std::move(submitted);
   return {
       [self](const actors::trade_print& t) {
-        raft::trade_record r;
-        r.symbol = t.symbol;
-        r.price = t.price;
-        r.qty = t.qty;
-        const bool taker_buys = t.aggressor == market::side::buy;
-        r.buyer = taker_buys ? t.taker_owner : t.maker_owner;
-        r.seller = taker_buys ? t.maker_owner : t.taker_owner;
+        const auto r = settled_trade(t.symbol, t.price, t.qty, t.aggressor, t.maker_owner,
+                                     t.taker_owner);
         auto n = self->state.submitted->fetch_add(1, std::memory_order_relaxed) + 1;
         // Anonymous: the client then keeps its answer (its statistics count
         // it) instead of sending it to a market-data listener.
@@ -317,14 +320,8 @@ settlement_result settlement::settle(const std::vector<trade_record>& tape,
   for (std::size_t i = 0; i < impl_->symbols.size(); ++i)
     ids[impl_->symbols[i]] = static_cast<market::symbol_id>(i);
   for (const auto& t : tape) {
-    raft::trade_record x;
-    x.symbol = ids.at(t.symbol);
-    x.price = t.price;
-    x.qty = t.qty;
-    const bool taker_buys = t.aggressor == market::side::buy;
-    x.buyer = taker_buys ? t.taker_owner : t.maker_owner;
-    x.seller = taker_buys ? t.maker_owner : t.taker_owner;
-    trades.push_back(x);
+    trades.push_back(settled_trade(ids.at(t.symbol), t.price, t.qty, t.aggressor,
+                                   t.maker_owner, t.taker_owner));
   }
   if (auto why = expected.settle(trades); !why.empty())
     spdlog::warn("settlement: the tape's own ledger refused a trade: {}", why);

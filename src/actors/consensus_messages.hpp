@@ -268,4 +268,49 @@ typename Inspector::result_type inspect(Inspector& f, raft_client_timer& x) {
   return f(caf::meta::type_name("marketsim.raft_client_timer"), x.request_id, x.attempt);
 }
 
+// -- streamlet validators (consensus/bft/streamlet_validator.hpp) ----------------------
+// Peers are introduced with raft_peers (ids and handles of the group).
+
+/// A Streamlet message between validators: the wire bytes of
+/// consensus/bft/streamlet_types.hpp (encode_message), decoded and checked by
+/// the receiver (malformed bytes are rejected and counted, never trusted).
+/// `from` is the network sender (an echo is sent by the echoing node).
+struct streamlet_wire {
+  std::uint32_t from = 0;
+  std::string bytes;
+
+  friend bool operator==(const streamlet_wire&, const streamlet_wire&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, streamlet_wire& x) {
+  return f(caf::meta::type_name("marketsim.streamlet_wire"), x.from, x.bytes);
+}
+
+/// A client's transaction for a Streamlet validator's pool (opaque bytes;
+/// the payload rule decides at proposal and vote time). No answer: clients
+/// learn of finalization from the validators' observer.
+struct streamlet_submit {
+  std::vector<std::string> txs;
+
+  friend bool operator==(const streamlet_submit&, const streamlet_submit&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, streamlet_submit& x) {
+  return f(caf::meta::type_name("marketsim.streamlet_submit"), x.txs);
+}
+
+/// A Streamlet validator's own timer: tick the core at `at_ns`.
+struct streamlet_tick {
+  std::int64_t at_ns = 0;
+
+  friend bool operator==(const streamlet_tick&, const streamlet_tick&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, streamlet_tick& x) {
+  return f(caf::meta::type_name("marketsim.streamlet_tick"), x.at_ns);
+}
+
 } // namespace marketsim::actors

@@ -43,6 +43,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<md_unsubscribe>("marketsim.md_unsubscribe");
   cfg.add_message_type<l2_publish_tick>("marketsim.l2_publish_tick");
   cfg.add_message_type<end_of_day>("marketsim.end_of_day");
+  cfg.add_message_type<finalized_price>("marketsim.finalized_price");
 
   // -- signals
   cfg.add_message_type<signal_message>("marketsim.signal_message");
@@ -104,6 +105,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<raft_client_stats_request>("marketsim.raft_client_stats_request");
   cfg.add_message_type<raft_client_stats>("marketsim.raft_client_stats");
   cfg.add_message_type<raft_client_timer>("marketsim.raft_client_timer");
+  cfg.add_message_type<streamlet_wire>("marketsim.streamlet_wire");
+  cfg.add_message_type<streamlet_submit>("marketsim.streamlet_submit");
+  cfg.add_message_type<streamlet_tick>("marketsim.streamlet_tick");
 }
 
 std::string_view to_string(raft_submit_status x) {

@@ -411,6 +411,7 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(md_unsubscribe{fx.md_listener}, "marketsim.md_unsubscribe");
   fx.check(l2_publish_tick{}, "marketsim.l2_publish_tick");
   fx.check(end_of_day{}, "marketsim.end_of_day");
+  fx.check(finalized_price{97, 98, 99}, "marketsim.finalized_price");
 
   // -- signals
   fx.check(signal_message{"momentum", 121, -0.5, 122, 123}, "marketsim.signal_message");
@@ -510,6 +511,9 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
                              284, 285, 286},
            "marketsim.raft_client_stats");
   fx.check(raft_client_timer{287, 288}, "marketsim.raft_client_timer");
+  fx.check(streamlet_wire{3, std::string{"\x00wire\xff", 6}}, "marketsim.streamlet_wire");
+  fx.check(streamlet_submit{{"tx-a", ""}}, "marketsim.streamlet_submit");
+  fx.check(streamlet_tick{291}, "marketsim.streamlet_tick");
 
   // No registered marketsim type goes unchecked. add_message_type<T> also
   // registers std::vector<T> and stream<T> under derived names; only the

@@ -1,0 +1,211 @@
+/// Streamlet validator actors on the deterministic scheduler (virtual time):
+/// a group finalizes the same blocks, an equivocating leader is caught with
+/// evidence by every honest validator, malformed wire bytes are rejected and
+/// counted, and in price mode every honest validator finalizes the same
+/// prices while a leader proposing a shifted price gets no notarization.
+
+#include "actors/consensus_messages.hpp"
+#include "actors/runtime.hpp"
+#include "consensus/bft/streamlet_checker.hpp"
+#include "consensus/bft/streamlet_validator.hpp"
+
+#include <caf/all.hpp>
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace marketsim;
+using namespace marketsim::consensus::bft;
+using namespace marketsim::consensus::bft::streamlet;
+namespace crypto = marketsim::consensus::crypto;
+
+constexpr time_ns second = 1'000'000'000;
+
+struct group {
+  actors::runtime rt;
+  std::shared_ptr<group_record> rec = std::make_shared<group_record>();
+  std::vector<caf::actor> handles;
+  std::vector<crypto::key_pair> keys;
+  std::vector<crypto::public_key> roster;
+  std::uint32_t n;
+
+  explicit group(std::uint32_t n_) : n(n_) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      keys.push_back(crypto::key_pair::derive(42, i));
+      roster.push_back(keys.back().public_part());
+    }
+  }
+
+  ~group() { rt.shutdown(handles); }
+
+  streamlet_validator_params params(validator_id id) {
+    streamlet_validator_params p;
+    p.protocol.n = n;
+    p.protocol.epoch_duration = second;
+    p.protocol.leader = leader_rule::round_robin;
+    p.id = id;
+    p.keys = keys[id];
+    p.roster = roster;
+    p.origin_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      rt.start_time().time_since_epoch())
+                      .count();
+    p.observer = record_into(rec);
+    return p;
+  }
+
+  void start(std::vector<streamlet_validator_params> ps) {
+    handles = spawn_streamlet_group(rt.system(), std::move(ps));
+  }
+
+  std::vector<hash256> chain(validator_id id) {
+    std::vector<hash256> out;
+    for (const auto& f : rec->finalized[id])
+      out.push_back(block_hash(*f.blk));
+    return out;
+  }
+
+  safety_report safety(const std::vector<validator_id>& honest) {
+    std::vector<std::pair<std::string, std::vector<hash256>>> chains;
+    for (auto id : honest)
+      chains.push_back({fmt::format("v{}", id), chain(id)});
+    return check_finalized_prefixes(chains);
+  }
+};
+
+price_mode prices(std::uint64_t seed) {
+  price_mode pm;
+  pm.sources = honest_sources(5, seed);
+  pm.feed_seed = seed;
+  return pm;
+}
+
+} // namespace
+
+TEST_CASE("four validators finalize the same blocks", "[streamlet_validator]") {
+  group g{4};
+  std::vector<streamlet_validator_params> ps;
+  for (validator_id i = 0; i < 4; ++i)
+    ps.push_back(g.params(i));
+  g.start(std::move(ps));
+  for (int k = 0; k < 5; ++k)
+    for (const auto& h : g.handles)
+      caf::anon_send(h, actors::streamlet_submit{{"tx-" + std::to_string(k)}});
+  g.rt.run_until(12 * second);
+  auto first = g.chain(0);
+  CHECK(first.size() >= 8);
+  for (validator_id i = 1; i < 4; ++i)
+    CHECK(g.chain(i) == first);
+  std::size_t txs = 0;
+  for (const auto& f : g.rec->finalized[0])
+    txs += f.blk->txs.size();
+  CHECK(txs == 5);
+  CHECK(g.rec->evidence.empty());
+  CHECK(g.safety({0, 1, 2, 3}).safe);
+}
+
+TEST_CASE("an equivocating leader is caught by every honest validator",
+          "[streamlet_validator]") {
+  group g{4};
+  std::vector<streamlet_validator_params> ps;
+  for (validator_id i = 0; i < 4; ++i)
+    ps.push_back(g.params(i));
+  ps[1].behaviour = behaviour_kind::equivocate;
+  g.start(std::move(ps));
+  for (const auto& h : g.handles)
+    caf::anon_send(h, actors::streamlet_submit{{"a", "b"}});
+  g.rt.run_until(12 * second);
+  std::map<validator_id, int> caught;
+  for (const auto& r : g.rec->evidence) {
+    CHECK(r.ev.culprit == 1);
+    CHECK(verify_evidence(r.ev, streamlet_params{4, second, leader_rule::round_robin},
+                          g.roster));
+    if (r.ev.kind == offence::double_proposal || r.ev.kind == offence::double_vote)
+      ++caught[r.reporter];
+  }
+  for (validator_id i : {0u, 2u, 3u})
+    CHECK(caught[i] > 0);
+  CHECK(g.safety({0, 2, 3}).safe);
+  CHECK(g.chain(0).size() >= 4);
+}
+
+TEST_CASE("malformed wire bytes are rejected and counted", "[streamlet_validator]") {
+  group g{4};
+  std::vector<streamlet_validator_params> ps;
+  for (validator_id i = 0; i < 4; ++i)
+    ps.push_back(g.params(i));
+  g.start(std::move(ps));
+  auto good = encode_message(make_vote(g.keys[2], 1, genesis_hash(), 2));
+  caf::anon_send(g.handles[0], actors::streamlet_wire{2, "garbage"});
+  caf::anon_send(g.handles[0], actors::streamlet_wire{2, good.substr(0, good.size() - 1)});
+  auto trailing = good;
+  trailing.push_back('x');
+  caf::anon_send(g.handles[0], actors::streamlet_wire{3, trailing});
+  caf::anon_send(g.handles[0], actors::streamlet_wire{3, ""});
+  g.rt.run_until(8 * second);
+  CHECK(g.rec->malformed[0] == 4);
+  CHECK(g.rec->malformed[1] == 0);
+  // The validator went on as if nothing happened.
+  CHECK(g.chain(0).size() >= 4);
+  CHECK(g.chain(0) == g.chain(1));
+}
+
+TEST_CASE("price mode: every honest validator finalizes the same prices",
+          "[streamlet_validator]") {
+  group g{4};
+  std::vector<streamlet_validator_params> ps;
+  for (validator_id i = 0; i < 4; ++i) {
+    ps.push_back(g.params(i));
+    ps.back().prices = prices(9);
+  }
+  g.start(std::move(ps));
+  g.rt.run_until(15 * second);
+  std::vector<price_proposal> first;
+  for (const auto& f : g.rec->finalized[0])
+    if (auto p = price_of(*f.blk)) {
+      CHECK(p->epoch == f.blk->epoch);
+      first.push_back(*p);
+    }
+  CHECK(first.size() >= 10);
+  for (validator_id i = 1; i < 4; ++i) {
+    std::vector<price_proposal> other;
+    for (const auto& f : g.rec->finalized[i])
+      if (auto p = price_of(*f.blk))
+        other.push_back(*p);
+    CHECK(other == first);
+  }
+  CHECK(g.rec->evidence.empty());
+}
+
+TEST_CASE("price mode: a leader proposing a shifted price gets no notarization",
+          "[streamlet_validator]") {
+  group g{4};
+  std::vector<streamlet_validator_params> ps;
+  for (validator_id i = 0; i < 4; ++i) {
+    ps.push_back(g.params(i));
+    ps.back().prices = prices(11);
+  }
+  ps[2].prices->shift_bps = 300; // 3%: inside the 10% move, far outside the 0.5% tolerance
+  g.start(std::move(ps));
+  g.rt.run_until(20 * second);
+  for (validator_id i : {0u, 1u, 3u}) {
+    INFO("validator " << i);
+    CHECK(g.rec->finalized[i].size() >= 6);
+    for (const auto& f : g.rec->finalized[i])
+      CHECK(f.blk->proposer != 2);
+    bool accused = false;
+    for (const auto& r : g.rec->evidence)
+      if (r.reporter == i && r.ev.culprit == 2 && r.ev.kind == offence::invalid_proposal)
+        accused = true;
+    CHECK(accused);
+  }
+  for (const auto& r : g.rec->evidence)
+    CHECK(r.ev.culprit == 2);
+  CHECK(g.safety({0, 1, 3}).safe);
+}

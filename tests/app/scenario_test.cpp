@@ -455,7 +455,7 @@ TEST_CASE("Missing required keys name the key and the map's line", "[scenario]")
   CHECK(error_of(good_with("agents:", "agentz:")) ==
         "bad.yaml:32: unknown key 'agentz' in the scenario (allowed: name, clock, seed, "
         "duration, output, scheduler, symbols, shards, fundamentals, agents, network, "
-        "deployment)");
+        "deployment, settlement)");
 }
 
 TEST_CASE("Wrong types are reported at the value", "[scenario]") {

@@ -81,6 +81,18 @@ struct l2_publish_tick {};
 /// Cancels every day order of the shard (the session's close).
 struct end_of_day {};
 
+/// The price of `symbol` finalized by consensus in `epoch`: the reference of a
+/// shard's price band (market/exchange_shard.hpp). A shard without a band, or
+/// not trading the symbol, ignores it; so does one that already has a newer
+/// (or the same) epoch for the symbol.
+struct finalized_price {
+  market::symbol_id symbol = 0;
+  std::uint64_t epoch = 0;
+  market::price_t price = 0;
+
+  friend bool operator==(const finalized_price&, const finalized_price&) = default;
+};
+
 /// An exchange shard: owns the order books of a set of symbols.
 using exchange_shard_actor = caf::typed_actor<
     caf::replies_to<new_order>::with<order_reply>,
@@ -93,6 +105,7 @@ using exchange_shard_actor = caf::typed_actor<
     caf::replies_to<l2_request>::with<l2_snapshot>,
     caf::replies_to<stats_request>::with<shard_stats>,
     caf::reacts_to<end_of_day>,
+    caf::reacts_to<finalized_price>,
     caf::reacts_to<l2_publish_tick>>;
 
 template <class Inspector>
@@ -119,6 +132,11 @@ typename Inspector::result_type inspect(Inspector& f, l2_publish_tick&) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, end_of_day&) {
   return f(caf::meta::type_name("marketsim.end_of_day"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, finalized_price& x) {
+  return f(caf::meta::type_name("marketsim.finalized_price"), x.symbol, x.epoch, x.price);
 }
 
 } // namespace marketsim::actors

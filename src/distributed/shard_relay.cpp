@@ -197,6 +197,9 @@ caf::behavior shard_relay(relay_ptr self, caf::actor shard, std::uint32_t index)
       [self](actors::l2_request& x) { return self->delegate(self->state.shard, x); },
       [self](actors::stats_request& x) { return self->delegate(self->state.shard, x); },
       [self](actors::end_of_day& x) { return self->delegate(self->state.shard, x); },
+      [self](actors::finalized_price& x) {
+        return self->delegate(self->state.shard, x);
+      },
       [self](actors::l2_publish_tick& x) { return self->delegate(self->state.shard, x); },
   };
 }

@@ -1,6 +1,7 @@
 #include "market/exchange_shard.hpp"
 
 #include "market/matching_engine.hpp"
+#include "market/price_band_guard.hpp"
 
 #include <caf/all.hpp>
 
@@ -65,6 +66,9 @@ struct shard_state {
   std::vector<pending_report> reports;
   std::vector<symbol_id> touched;
   std::vector<symbol_counters> counters;
+  /// The price band of each symbol, indexed by symbol id; empty when the
+  /// band is off (shard_params::price_band_bps == 0).
+  std::vector<price_band_guard> bands;
 
   std::uint64_t next_sequence = 1;
   std::uint64_t requests = 0;
@@ -89,6 +93,18 @@ struct shard_state {
   }
 
   bool is_traded(symbol_id s) const { return engine->book(s) != nullptr; }
+
+  /// The band of a traded symbol, or nullptr when the band is off.
+  const price_band_guard* band_of(symbol_id s) const {
+    return bands.empty() || !is_traded(s) ? nullptr : &bands[s];
+  }
+
+  /// True when `price` (a limit price, if positive) is outside the symbol's
+  /// band. Non-positive prices are left to the book's own checks.
+  bool outside_band(symbol_id s, price_t price) const {
+    const auto* band = band_of(s);
+    return band != nullptr && price > 0 && !band->admits(price);
+  }
 
   void touch(symbol_id s) {
     if (std::find(touched.begin(), touched.end(), s) == touched.end())
@@ -237,6 +253,19 @@ void count_outcome(shard_state& st, symbol_id symbol, order_id id,
   }
 }
 
+/// A `rejected` event the shard makes itself, before the book sees the request.
+book_event rejection(reject_reason why, symbol_id symbol, order_id id, owner_id owner,
+                     side s = side::buy) {
+  book_event ev;
+  ev.kind = event_kind::rejected;
+  ev.reject = why;
+  ev.side = s;
+  ev.symbol = symbol;
+  ev.id = id;
+  ev.owner = owner;
+  return ev;
+}
+
 /// Runs one new order through the book; other owners' events stay pending in
 /// st.reports until flush_reports().
 actors::order_reply run_new_order(shard_ptr self, const actors::new_order& x) {
@@ -245,14 +274,14 @@ actors::order_reply run_new_order(shard_ptr self, const actors::new_order& x) {
   actors::order_reply reply{x.client_order_id, st.next_order_id(), {}};
   auto req = x.order;
   req.id = reply.id;
+  const bool has_limit =
+      req.type == order_type::limit || req.type == order_type::stop_limit;
   if (!well_formed(req)) {
-    book_event ev;
-    ev.kind = event_kind::rejected;
-    ev.reject = reject_reason::malformed_request;
-    ev.symbol = req.symbol;
-    ev.id = req.id;
-    ev.owner = req.owner;
-    reply.events.push_back(ev);
+    reply.events.push_back(
+        rejection(reject_reason::malformed_request, req.symbol, req.id, req.owner));
+  } else if (has_limit && st.outside_band(req.symbol, req.price)) {
+    reply.events.push_back(rejection(reject_reason::outside_price_band, req.symbol,
+                                     req.id, req.owner, req.side));
   } else {
     st.engine->submit(req, st.events);
     route_events(self, req.owner, &reply.events);
@@ -426,6 +455,22 @@ actors::shard_stats make_stats(const shard_state& st) {
   return out;
 }
 
+/// Records a finalized price; when it moves the band, cancels what the book
+/// holds outside the new band (see "Price band" in exchange_shard.hpp).
+void move_band(shard_ptr self, const actors::finalized_price& x) {
+  auto& st = self->state;
+  if (st.band_of(x.symbol) == nullptr)
+    return;
+  auto& band = st.bands[x.symbol];
+  if (!band.on_finalized(x.epoch, x.price))
+    return;
+  const auto [low, high] = *band.limits();
+  st.engine->book(x.symbol)->cancel_outside(low, high, st.events);
+  route_events(self, std::nullopt, nullptr);
+  flush_reports(self);
+  publish_l1(self);
+}
+
 // -- behaviour -----------------------------------------------------------------
 
 actors::exchange_shard_actor::behavior_type exchange_shard(shard_ptr self,
@@ -436,6 +481,8 @@ actors::exchange_shard_actor::behavior_type exchange_shard(shard_ptr self,
   st.symbols = std::move(params.symbols);
   st.traded = std::move(params.traded);
   st.counters.resize(st.symbols.size());
+  if (params.price_band_bps > 0)
+    st.bands.assign(st.symbols.size(), price_band_guard{params.price_band_bps});
   for (auto s : st.traded)
     st.counters[s].last_l1 = st.engine->book(s)->l1();
   self->set_down_handler([self](caf::down_msg& dm) { drop_actor(self, dm.source); });
@@ -470,7 +517,11 @@ actors::exchange_shard_actor::behavior_type exchange_shard(shard_ptr self,
         auto& st = self->state;
         ++st.requests;
         actors::order_reply reply{x.client_order_id, x.request.id, {}};
-        st.engine->modify(x.request, x.owner, st.events);
+        if (st.outside_band(x.request.symbol, x.request.new_price))
+          st.events.push_back(rejection(reject_reason::outside_price_band,
+                                        x.request.symbol, x.request.id, x.owner));
+        else
+          st.engine->modify(x.request, x.owner, st.events);
         route_events(self, x.owner, &reply.events);
         count_outcome(st, x.request.symbol, x.request.id, reply.events, false);
         flush_reports(self);
@@ -500,6 +551,7 @@ actors::exchange_shard_actor::behavior_type exchange_shard(shard_ptr self,
         flush_reports(self);
         publish_l1(self);
       },
+      [self](const actors::finalized_price& x) { move_band(self, x); },
       [self](const actors::l2_publish_tick&) { publish_l2(self); },
   };
 }
@@ -511,6 +563,10 @@ actors::exchange_shard_actor spawn_exchange_shard(caf::actor_system& sys,
   if (params.index >= (1u << (64 - order_id_sequence_bits)))
     throw std::invalid_argument("exchange shard index " + std::to_string(params.index) +
                                 " does not fit in an order id");
+  if (params.price_band_bps < 0)
+    throw std::invalid_argument("exchange shard " + std::to_string(params.index) +
+                                ": negative price_band_bps " +
+                                std::to_string(params.price_band_bps));
   for (auto s : params.traded)
     if (params.symbols.find(s) == nullptr)
       throw std::invalid_argument("exchange shard " + std::to_string(params.index) +

@@ -34,6 +34,31 @@
 /// rejected with reject_reason::bad_order_combination before they reach the
 /// book. Listeners and subscribers are monitored and dropped when they die.
 ///
+/// ## Price band (consensus-aware trading)
+/// With shard_params::price_band_bps > 0 the shard keeps, per traded symbol,
+/// a market::price_band_guard fed by actors::finalized_price messages (an
+/// epoch not newer than the symbol's latest is ignored, as is a symbol not
+/// traded here). Once a symbol has a finalized price P, nothing trades more
+/// than the band away from P. The rule, exactly:
+/// - A new limit or stop-limit order whose limit price is outside
+///   [P - d, P + d] (d = P * bps / 10'000, rounded down: exactly at the edge
+///   is inside) is rejected with reject_reason::outside_price_band, before
+///   the book's own checks. So is a modify to a new price outside it. Market
+///   and stop orders carry no price and are not checked on entry.
+/// - When the band moves (a newer finalized price, the first one included),
+///   every live order of the symbol with a limit price outside the new band
+///   (resting, or a pending stop-limit) is cancelled with
+///   cancel_reason::outside_price_band; owners get the cancels as
+///   execution_reports.
+/// So the book only ever holds orders priced inside the band, and since every
+/// trade is at a resting (maker) order's price, every trade is inside it: a
+/// market order (or a triggered stop) sweeps at most to the band's edge, and
+/// its remainder is cancelled as usual (ioc_remainder). This is the collar of
+/// real exchanges, kept by the book's content rather than by repricing takers.
+/// Without a finalized price every price is accepted (consensus lagging must
+/// not stop trading). price_band_bps = 0 (the default) turns all of it off:
+/// finalized_price messages are then ignored.
+///
 /// ## Order ids
 /// The shard assigns ids: shard index in the top 16 bits, a per-shard
 /// sequence from 1 in the low 48, so ids are unique across shards.
@@ -56,6 +81,9 @@ struct shard_params {
   /// The symbols of `symbols` this shard trades; others are rejected.
   std::vector<symbol_id> traded;
   std::size_t expected_orders_per_book = 1024;
+  /// Width of the price band around the latest finalized price, in basis
+  /// points (500 = 5%); 0 turns the band off. See "Price band" above.
+  std::int64_t price_band_bps = 0;
 };
 
 /// Number of low bits of an order id that hold the per-shard sequence.
@@ -67,7 +95,8 @@ constexpr std::uint32_t shard_of(order_id id) {
 }
 
 /// Spawns a shard. Throws std::invalid_argument if `params.index` does not fit
-/// the order id layout or a traded symbol is not in the table.
+/// the order id layout, a traded symbol is not in the table or
+/// `params.price_band_bps` is negative.
 actors::exchange_shard_actor spawn_exchange_shard(caf::actor_system& sys,
                                                   shard_params params);
 

@@ -207,7 +207,7 @@ struct order_book::impl {
   id_index index;
   trade_stats stats;
   std::uint64_t next_seq = 1;
-  std::vector<order_id> scratch; ///< reused by end_of_day()
+  std::vector<order_id> scratch; ///< reused by cancel_where()
 
   impl(symbol_id sym, symbol_spec sp, std::size_t expected)
       : symbol(sym), spec(std::move(sp)) {
@@ -757,18 +757,32 @@ struct order_book::impl {
     process_stops(out);
   }
 
-  void end_of_day(std::vector<book_event>& out) {
+  /// Cancels, in ascending order id, every live order `pred` selects.
+  template <class Pred>
+  void cancel_where(Pred pred, cancel_reason why, std::vector<book_event>& out) {
     scratch.clear();
-    index.for_each([this](order_id id, std::uint32_t n) {
-      if (nodes[n].tif == time_in_force::day)
+    index.for_each([&](order_id id, std::uint32_t n) {
+      if (pred(nodes[n]))
         scratch.push_back(id);
     });
     std::sort(scratch.begin(), scratch.end());
     for (order_id id : scratch) {
       const std::uint32_t n = index.find(id);
-      emit_cancelled(out, nodes[n], cancel_reason::expired);
+      emit_cancelled(out, nodes[n], why);
       remove_live(n);
     }
+  }
+
+  void end_of_day(std::vector<book_event>& out) {
+    cancel_where([](const node& o) { return o.tif == time_in_force::day; },
+                 cancel_reason::expired, out);
+  }
+
+  void cancel_outside(price_t low, price_t high, std::vector<book_event>& out) {
+    // A stop-market order has no limit (price 0): it stays.
+    cancel_where(
+        [=](const node& o) { return o.price != 0 && (o.price < low || o.price > high); },
+        cancel_reason::outside_price_band, out);
   }
 
   // -- invariants --------------------------------------------------------------
@@ -948,6 +962,10 @@ void order_book::modify(const modify_request& req, owner_id requester,
 
 void order_book::end_of_day(std::vector<book_event>& out) {
   impl_->end_of_day(out);
+}
+
+void order_book::cancel_outside(price_t low, price_t high, std::vector<book_event>& out) {
+  impl_->cancel_outside(low, high, out);
 }
 
 l1_quote order_book::l1() const {

@@ -89,6 +89,10 @@
 /// end_of_day(): every live day order, resting or pending stop, in ascending
 /// order id: `cancelled` (expired).
 ///
+/// cancel_outside(low, high): every live order with a limit price (resting,
+/// or pending stop-limit) below low or above high, in ascending order id:
+/// `cancelled` (outside_price_band).
+///
 /// Self-trade prevention policy: **cancel resting** (a.k.a. cancel oldest). An
 /// incoming order never trades with a resting order of the same owner; each
 /// such resting order is cancelled when the incoming order reaches it, and
@@ -166,6 +170,13 @@ public:
 
   /// Cancels every day order (resting or pending stop) with reason `expired`.
   void end_of_day(std::vector<book_event>& out);
+
+  /// Cancels every live order whose limit price is outside [low, high]
+  /// (resting limit orders and pending stop-limits; stop-market orders have
+  /// no limit and stay) with reason `outside_price_band`, in ascending order
+  /// id. The exchange shard's price band calls it when the band moves, so that
+  /// nothing rests outside it.
+  void cancel_outside(price_t low, price_t high, std::vector<book_event>& out);
 
   // -- market data -----------------------------------------------------------
 

@@ -108,6 +108,8 @@ std::string_view to_string(cancel_reason x) {
     return "self_trade";
   case cancel_reason::expired:
     return "expired";
+  case cancel_reason::outside_price_band:
+    return "outside_price_band";
   }
   return "cancel_reason?";
 }

@@ -63,7 +63,7 @@ enum class reject_reason : std::uint8_t {
   no_reference_price,    ///< market buy without a positive reference price to reserve at
   malformed_request,     ///< a field no valid request can have (e.g. an enum value out
                          ///< of range, as a peer on the wire may send)
-  // -- consensus-aware checks (consensus/bft/price_band.hpp) --
+  // -- consensus-aware checks (market/price_band_guard.hpp, exchange_shard.hpp) --
   outside_price_band, ///< price too far from the latest finalized consensus price
   // -- runs across hosts (distributed/shard_relay.hpp) --
   venue_unreachable, ///< the shard's host was lost with the request in flight, or before
@@ -75,6 +75,7 @@ enum class cancel_reason : std::uint8_t {
   ioc_remainder, ///< IOC or market order remainder after matching
   self_trade,    ///< self-trade prevention (see order_book.hpp for the policy)
   expired,       ///< day order at end of day
+  outside_price_band, ///< left outside the price band when it moved (exchange_shard.hpp)
 };
 
 /// Everything needed to enter a new order.

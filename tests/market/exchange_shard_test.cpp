@@ -120,6 +120,22 @@ struct shard_fixture {
     return shard;
   }
 
+  /// A shard trading AAA and BBB with a price band of `bps` basis points.
+  exchange_shard_actor spawn_banded_shard(std::int64_t bps) {
+    market::shard_params params{0, make_symbols(), {aaa, bbb}, 64};
+    params.price_band_bps = bps;
+    auto shard = market::spawn_exchange_shard(sys, std::move(params));
+    to_quit.push_back(caf::actor_cast<caf::actor>(shard));
+    sched.run();
+    return shard;
+  }
+
+  void finalize(const exchange_shard_actor& shard, market::symbol_id symbol,
+                std::uint64_t epoch, market::price_t price) {
+    caf::anon_send(shard, actors::finalized_price{symbol, epoch, price});
+    sched.run();
+  }
+
   template <class Handle>
   Handle keep(Handle h) {
     to_quit.push_back(caf::actor_cast<caf::actor>(h));
@@ -578,4 +594,178 @@ TEST_CASE_METHOD(shard_fixture, "listeners and subscribers that die are released
   sched.run();
   CHECK(reports->reports.size() == 1);
   CHECK(md->trades.size() == 1);
+}
+
+// -- price band (consensus-aware trading) -------------------------------------------
+
+namespace {
+
+/// The reason of a reply that is a single reject; none when it is not one.
+reject_reason rejected_with(const actors::order_reply& r) {
+  if (r.events.size() != 1 || r.events[0].kind != event_kind::rejected)
+    return reject_reason::none;
+  return r.events[0].reject;
+}
+
+bool accepted(const actors::order_reply& r) {
+  return !r.events.empty() && r.events[0].kind == event_kind::accepted;
+}
+
+actors::order_reply submit_market(shard_fixture& fx, const exchange_shard_actor& shard,
+                                  market::owner_id owner, side s, market::qty_t qty) {
+  auto x = order(owner, aaa, s, 0, qty);
+  x.order.type = market::order_type::market;
+  return fx.submit(shard, x);
+}
+
+} // namespace
+
+TEST_CASE_METHOD(shard_fixture, "price band: without a finalized price every price is "
+                                "accepted",
+                 "[exchange_shard][price_band]") {
+  auto shard = spawn_banded_shard(500);
+  CHECK(accepted(submit(shard, order(1, aaa, side::buy, 1, 10))));
+  CHECK(accepted(submit(shard, order(1, aaa, side::sell, 1'000'000, 10))));
+  // A finalized price of another symbol changes nothing for this one.
+  finalize(shard, bbb, 1, 10'000);
+  CHECK(accepted(submit(shard, order(1, aaa, side::buy, 2, 10))));
+}
+
+TEST_CASE_METHOD(shard_fixture, "price band: exactly at the edge is accepted, one tick "
+                                "beyond is rejected with outside_price_band",
+                 "[exchange_shard][price_band]") {
+  auto shard = spawn_banded_shard(500);
+  finalize(shard, aaa, 1, 10'000); // band [9'500, 10'500]
+
+  auto low = submit(shard, order(1, aaa, side::buy, 9'500, 10));
+  CHECK(accepted(low));
+  CHECK(accepted(submit(shard, order(1, aaa, side::sell, 10'500, 10))));
+  auto above = submit(shard, order(2, aaa, side::buy, 10'501, 10));
+  CHECK(rejected_with(above) == reject_reason::outside_price_band);
+  CHECK(above.events[0].side == side::buy);
+  CHECK(above.events[0].id == above.id);
+  CHECK(above.events[0].owner == 2);
+  CHECK(rejected_with(submit(shard, order(2, aaa, side::sell, 9'499, 10))) ==
+        reject_reason::outside_price_band);
+
+  SECTION("a stop-limit is checked by its limit price") {
+    auto stop = order(2, aaa, side::buy, 10'600, 10);
+    stop.order.type = market::order_type::stop_limit;
+    stop.order.stop_price = 10'100;
+    CHECK(rejected_with(submit(shard, stop)) == reject_reason::outside_price_band);
+  }
+  SECTION("a modify to a price outside the band is rejected, the order untouched") {
+    auto modify = ask<actors::order_reply>(
+        shard, actors::modify_order{7, 1, {low.id, aaa, 9'499, 10}});
+    CHECK(rejected_with(modify) == reject_reason::outside_price_band);
+    auto inside = ask<actors::order_reply>(
+        shard, actors::modify_order{8, 1, {low.id, aaa, 9'600, 10}});
+    CHECK(kinds(inside.events) == std::vector{event_kind::modified});
+  }
+  SECTION("the rejects are counted; nothing rests outside the band") {
+    auto stats = ask<actors::shard_stats>(shard, actors::stats_request{});
+    CHECK(stats.symbols[0].rejects == 2);
+    CHECK(stats.symbols[0].quote == market::l1_quote{9'500, 10, 10'500, 10});
+  }
+  // The other symbol has no finalized price: anything goes there.
+  CHECK(accepted(submit(shard, order(1, bbb, side::buy, 100'000, 10))));
+}
+
+TEST_CASE_METHOD(shard_fixture, "price band: a market order does not trade beyond the "
+                                "band",
+                 "[exchange_shard][price_band]") {
+  auto shard = spawn_banded_shard(500);
+  auto maker_log = listen(shard, 1);
+  auto md = subscribe(shard, {{}, {aaa}, true, false, 0, 0});
+  // Before any finalized price these all rest.
+  submit(shard, order(1, aaa, side::sell, 10'000, 5));
+  submit(shard, order(1, aaa, side::sell, 10'400, 5));
+  auto far_ask = submit(shard, order(1, aaa, side::sell, 10'600, 5));
+  auto far_bid = submit(shard, order(1, aaa, side::buy, 9'000, 5));
+  auto stop_market = order(1, aaa, side::buy, 0, 5);
+  stop_market.order.type = market::order_type::stop;
+  stop_market.order.stop_price = 20'000;
+  auto stop = submit(shard, stop_market);
+
+  // The band [9'500, 10'500] arrives: what rests outside it is cancelled and
+  // reported to its owner; the stop-market order has no price and stays.
+  finalize(shard, aaa, 1, 10'000);
+  REQUIRE(maker_log->reports.size() == 1);
+  const auto& cancels = maker_log->reports[0].events;
+  REQUIRE(cancels.size() == 2);
+  CHECK(cancels[0].id == far_ask.id);
+  CHECK(cancels[1].id == far_bid.id);
+  for (const auto& ev : cancels) {
+    CHECK(ev.kind == event_kind::cancelled);
+    CHECK(ev.cancel == market::cancel_reason::outside_price_band);
+  }
+
+  // A market buy for more than the band holds trades up to the edge only; the
+  // remainder is cancelled.
+  auto taker = submit_market(*this, shard, 2, side::buy, 20);
+  CHECK(kinds(taker.events) ==
+        std::vector{event_kind::accepted, event_kind::trade, event_kind::trade,
+                    event_kind::cancelled});
+  CHECK(taker.events[1].price == 10'000);
+  CHECK(taker.events[2].price == 10'400);
+  CHECK(taker.events.back().qty == 10);
+  CHECK(taker.events.back().cancel == market::cancel_reason::ioc_remainder);
+  REQUIRE(md->trades.size() == 2);
+  for (const auto& t : md->trades) {
+    CHECK(t.price >= 9'500);
+    CHECK(t.price <= 10'500);
+  }
+  // The stop is still live: its owner can cancel it.
+  CHECK(kinds(cancel(shard, 1, stop.id).events) == std::vector{event_kind::cancelled});
+}
+
+TEST_CASE_METHOD(shard_fixture, "price band: an older epoch is ignored, a newer one "
+                                "moves the band",
+                 "[exchange_shard][price_band]") {
+  auto shard = spawn_banded_shard(500);
+  auto log = listen(shard, 1);
+  finalize(shard, aaa, 5, 10'000);
+  finalize(shard, aaa, 4, 20'000); // late
+  finalize(shard, aaa, 5, 20'000); // the same epoch again
+  CHECK(accepted(submit(shard, order(2, aaa, side::buy, 10'500, 1))));
+  CHECK(rejected_with(submit(shard, order(2, aaa, side::buy, 10'501, 1))) ==
+        reject_reason::outside_price_band);
+  auto resting = submit(shard, order(1, aaa, side::buy, 9'600, 1));
+  CHECK(accepted(resting));
+  CHECK(log->reports.empty());
+
+  finalize(shard, aaa, 6, 11'000); // band [10'450, 11'550]
+  CHECK(accepted(submit(shard, order(2, aaa, side::buy, 11'550, 1))));
+  CHECK(accepted(submit(shard, order(2, aaa, side::buy, 10'450, 1))));
+  CHECK(rejected_with(submit(shard, order(2, aaa, side::buy, 10'449, 1))) ==
+        reject_reason::outside_price_band);
+  CHECK(rejected_with(submit(shard, order(2, aaa, side::sell, 11'551, 1))) ==
+        reject_reason::outside_price_band);
+  // The order that was inside the old band and is outside the new one is gone.
+  REQUIRE(log->reports.size() == 1);
+  REQUIRE(log->reports[0].events.size() == 1);
+  CHECK(log->reports[0].events[0].id == resting.id);
+  CHECK(log->reports[0].events[0].cancel == market::cancel_reason::outside_price_band);
+}
+
+TEST_CASE_METHOD(shard_fixture, "price band: off (0 bps) it changes nothing",
+                 "[exchange_shard][price_band]") {
+  auto shard = spawn_banded_shard(0);
+  auto log = listen(shard, 1);
+  submit(shard, order(1, aaa, side::sell, 20'000, 5));
+  finalize(shard, aaa, 1, 10'000);
+  CHECK(log->reports.empty()); // nothing cancelled
+  CHECK(accepted(submit(shard, order(2, aaa, side::buy, 30'000, 1))));
+  auto taker = submit_market(*this, shard, 2, side::buy, 4);
+  CHECK(kinds(taker.events) == std::vector{event_kind::accepted, event_kind::trade,
+                                           event_kind::done});
+  CHECK(taker.events[1].price == 20'000);
+}
+
+TEST_CASE_METHOD(shard_fixture, "price band: a negative width is refused at spawn",
+                 "[exchange_shard][price_band]") {
+  market::shard_params params{0, make_symbols(), {aaa}, 64};
+  params.price_band_bps = -1;
+  CHECK_THROWS_AS(market::spawn_exchange_shard(sys, std::move(params)),
+                  std::invalid_argument);
 }

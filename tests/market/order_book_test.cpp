@@ -77,6 +77,13 @@ struct fixture {
     return out;
   }
 
+  events cancel_outside(price_t low, price_t high) {
+    events out;
+    book.cancel_outside(low, high, out);
+    require_invariants();
+    return out;
+  }
+
   std::vector<depth_level> depth(side s, std::size_t levels = 100) const {
     std::vector<depth_level> out;
     book.depth(s, levels, out);
@@ -318,6 +325,31 @@ TEST_CASE("A day order rests like GTC and end_of_day expires it, GTC survives",
   CHECK(f.book.is_live(8));
   CHECK(f.book.l1() == l1_quote{0, 0, 110, 20});
   require_events(f.end_of_day(), {});
+}
+
+TEST_CASE("cancel_outside cancels every priced order outside the range, stop-market "
+          "orders stay",
+          "[order_book]") {
+  fixture f;
+  f.submit(limit(5, alice, buy, 95, 10));
+  f.submit(limit(3, bob, sell, 110, 20));
+  f.submit(limit(2, carol, sell, 115, 30));
+  f.submit(limit(6, carol, buy, 100, 10));
+  f.submit(stop(9, bob, buy, 200, 10));
+  f.submit(stop_limit(4, alice, sell, 90, 85, 10));
+  f.submit(stop_limit(7, alice, buy, 105, 110, 10));
+
+  // [100, 110] is inclusive: 100 and 110 stay; the pending stop-limit is
+  // judged by its limit price, the stop-market order has none.
+  require_events(f.cancel_outside(100, 110),
+                 {cancelled(2, carol, sell, 115, 30, cancel_reason::outside_price_band),
+                  cancelled(4, alice, sell, 85, 10, cancel_reason::outside_price_band),
+                  cancelled(5, alice, buy, 95, 10, cancel_reason::outside_price_band)});
+  CHECK(f.book.live_orders() == 4);
+  CHECK(f.book.is_live(9));
+  CHECK(f.book.is_live(7));
+  CHECK(f.book.l1() == l1_quote{100, 10, 110, 20});
+  require_events(f.cancel_outside(100, 110), {});
 }
 
 TEST_CASE("end_of_day expires a partially filled day order with its open quantity",

@@ -32,26 +32,13 @@ band_verdict check_band(price_ticks price, std::optional<price_ticks> finalized,
     return band_verdict::bad_price;
   if (!finalized)
     return band_verdict::no_finalized_price;
-  if (within_bps(price, *finalized, *finalized, params.max_deviation_bps))
+  if (market::within_band(price, *finalized, params.max_deviation_bps))
     return band_verdict::within_band;
   return price > *finalized ? band_verdict::above_band : band_verdict::below_band;
 }
 
 bool price_band::on_finalized(epoch_t epoch, price_ticks price) {
-  if (price <= 0 || (epoch_ && epoch <= *epoch_))
-    return false;
-  epoch_ = epoch;
-  reference_ = price;
-  return true;
-}
-
-std::optional<std::pair<price_ticks, price_ticks>> price_band::limits() const {
-  if (!reference_)
-    return std::nullopt;
-  // Exact integer bounds: the largest deviation d with d * 10'000 <= ref * bps.
-  const auto d = static_cast<price_ticks>(static_cast<__int128>(*reference_) *
-                                          params_.max_deviation_bps / bps_per_unit);
-  return std::pair{*reference_ - d, *reference_ + d};
+  return guard_.on_finalized(epoch, price);
 }
 
 } // namespace marketsim::consensus::bft

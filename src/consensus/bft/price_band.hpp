@@ -9,8 +9,13 @@
 /// accept (band_verdict::no_finalized_price, which is accepted). Refusing
 /// would stop all trading whenever consensus lags; the shard's own checks
 /// still apply. A shard that wants the opposite tests accepted() itself.
+///
+/// The arithmetic and the epoch rule are market::price_band_guard's (the
+/// exchange shard uses that one directly, so the market does not depend on
+/// consensus); this adds the verdicts the consensus side reports.
 
 #include "consensus/bft/price_types.hpp"
+#include "market/price_band_guard.hpp"
 #include "market/types.hpp"
 
 #include <cstdint>
@@ -50,27 +55,29 @@ band_verdict check_band(price_ticks price, std::optional<price_ticks> finalized,
 /// One symbol's band: the latest finalized price (by epoch) and the check.
 class price_band {
 public:
-  explicit price_band(price_band_params params = {}) : params_(params) {}
+  explicit price_band(price_band_params params = {})
+      : params_(params), guard_(params.max_deviation_bps) {}
 
   /// Records the price finalized in `epoch`. Finalizations may reach a shard
   /// late, twice or out of order: one not newer than the latest recorded is
   /// ignored (returns false). Non-positive prices are ignored too.
   bool on_finalized(epoch_t epoch, price_ticks price);
 
-  std::optional<price_ticks> reference() const { return reference_; }
-  std::optional<epoch_t> reference_epoch() const { return epoch_; }
+  std::optional<price_ticks> reference() const { return guard_.reference(); }
+  std::optional<epoch_t> reference_epoch() const { return guard_.reference_epoch(); }
 
   band_verdict check(price_ticks price) const {
-    return check_band(price, reference_, params_);
+    return check_band(price, reference(), params_);
   }
 
   /// [lowest, highest] accepted price (nullopt without a finalized price).
-  std::optional<std::pair<price_ticks, price_ticks>> limits() const;
+  std::optional<std::pair<price_ticks, price_ticks>> limits() const {
+    return guard_.limits();
+  }
 
 private:
   price_band_params params_;
-  std::optional<price_ticks> reference_;
-  std::optional<epoch_t> epoch_;
+  market::price_band_guard guard_;
 };
 
 } // namespace marketsim::consensus::bft

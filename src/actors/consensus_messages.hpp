@@ -164,6 +164,26 @@ typename Inspector::result_type inspect(Inspector& f, raft_submit_reply& x) {
            x.leader_hint, x.index, x.term, x.result, x.reason);
 }
 
+/// Adds or removes one voter (single-server change, consensus/raft/raft.hpp).
+/// Send it to the leader; the answer is a raft_submit_reply with the same
+/// request_id: `committed` once the configuration entry is committed,
+/// `redirect` from a follower, `rejected` with the reason when the change is
+/// refused (another change pending, the leader's term not yet committed, no
+/// change). A validator that is added must be spawned with an empty
+/// configuration and introduced (raft_peers) to the group first.
+struct raft_membership {
+  std::uint64_t request_id = 0;
+  bool add = true;
+  std::uint32_t id = 0;
+
+  friend bool operator==(const raft_membership&, const raft_membership&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_membership& x) {
+  return f(caf::meta::type_name("marketsim.raft_membership"), x.request_id, x.add, x.id);
+}
+
 /// Asks a validator for a raft_status (sent back to the sender).
 struct raft_status_request {
   friend bool operator==(const raft_status_request&, const raft_status_request&) = default;

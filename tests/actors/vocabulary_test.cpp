@@ -502,6 +502,7 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
            "marketsim.raft_submit_batch");
   fx.check(raft_submit_reply{254, raft_submit_status::rejected, 3, 255, 256, "out", "why"},
            "marketsim.raft_submit_reply");
+  fx.check(raft_membership{257, false, 4}, "marketsim.raft_membership");
   fx.check(raft_status_request{}, "marketsim.raft_status_request");
   fx.check(raft_status{2, 3, 261, 2, 262, 263, 264, 265, "ab01", 266, 267, "disk full"},
            "marketsim.raft_status");

@@ -322,6 +322,29 @@ void submit(validator_ptr self, const caf::actor& client, std::vector<raft_submi
   handle(self, std::move(p.out));
 }
 
+void change_membership(validator_ptr self, const caf::actor& client,
+                       const raft_membership& m) {
+  auto& st = self->state;
+  auto answer = [&](raft_submit_status status, std::uint32_t hint, std::string why) {
+    if (client)
+      self->send(client, raft_submit_reply{m.request_id, status, hint, 0, 0, {}, std::move(why)});
+  };
+  if (!st.failure.empty())
+    return answer(raft_submit_status::unavailable, 0, st.failure);
+  auto p = m.add ? st.core->add_voter(m.id) : st.core->remove_voter(m.id);
+  if (p.error == raft_error::not_leader || p.error == raft_error::transferring)
+    return answer(raft_submit_status::redirect, p.leader_hint, "not the leader");
+  if (p.error != raft_error::ok)
+    return answer(raft_submit_status::rejected, st.core->leader(),
+                  fmt::format("{} validator {}: {}", m.add ? "adding" : "removing", m.id,
+                              to_string(p.error)));
+  spdlog::info("raft validator {}: {} validator {} (entry {})", st.params.id,
+               m.add ? "adding" : "removing", m.id, p.index);
+  if (client)
+    st.pending[p.index] = {client, m.request_id, p.term};
+  handle(self, std::move(p.out));
+}
+
 raft_status status_of(validator_ptr self) {
   auto& st = self->state;
   const auto& n = *st.core;
@@ -408,6 +431,9 @@ caf::behavior validator(validator_ptr self, validator_params params) {
         std::vector<raft_submit> one;
         one.push_back(std::move(c));
         submit(self, caf::actor_cast<caf::actor>(self->current_sender()), std::move(one));
+      },
+      [self](const raft_membership& m) {
+        change_membership(self, caf::actor_cast<caf::actor>(self->current_sender()), m);
       },
       [self](raft_submit_batch& b) {
         submit(self, caf::actor_cast<caf::actor>(self->current_sender()),

@@ -21,6 +21,8 @@
 ///   overwritten by another leader's is answered `lost`; a validator that
 ///   crashes answers nothing, so clients retry after a timeout (a retried
 ///   command may then be applied twice: the state machines see it twice).
+/// - `raft_membership`: add or remove one voter (answered like a command,
+///   once the configuration entry commits).
 /// - `raft_status_request`: answered with `raft_status`.
 /// - the core's messages (request_vote, append_entries, ...) from peers.
 ///

@@ -121,10 +121,11 @@ struct cluster {
     rt.shutdown(all);
   }
 
-  caf::actor spawn(node_id id) {
+  caf::actor spawn(node_id id, bool founding = true) {
     validator_params p;
     p.id = id;
-    p.voters.voters = ids;
+    if (founding)
+      p.voters.voters = ids; // a joining validator waits for the leader's config
     p.raft = raft;
     p.seed = 1000 + id;
     p.data_dir = dirs[id];
@@ -235,8 +236,8 @@ void check_agreement(const observed& obs, const std::vector<node_id>& replicas,
   for (auto& [i, e] : reference)
     applied_data.insert(e.data);
   for (const auto& [id, reply] : obs.replies) {
-    if (reply.status != raft_submit_status::committed)
-      continue;
+    if (reply.status != raft_submit_status::committed || sent.count(id) == 0)
+      continue; // membership changes are not commands
     INFO("acknowledged request " << id);
     REQUIRE(reference.count(reply.index) == 1);
     CHECK(reference.at(reply.index).data == sent.at(id));
@@ -503,4 +504,93 @@ TEST_CASE("validators over the network layer: commits take the links' latency, a
   check_same_state(*c.obs, leaders.front());
   check_agreement(*c.obs, {1, 2, 3}, sent);
   c.rt.shutdown({caf::actor_cast<caf::actor>(net)});
+}
+
+TEST_CASE("membership: a fourth validator joins and catches up, then the leader removes itself "
+          "and the group goes on without it",
+          "[raft][validator][membership]") {
+  cluster c;
+  c.start();
+  c.rt.run_for(1000 * ms);
+  auto leaders = c.leaders();
+  REQUIRE(leaders.size() == 1);
+  const node_id first_leader = leaders.front();
+
+  std::map<std::uint64_t, std::string> sent;
+  for (std::uint64_t k = 1; k <= 50; ++k) {
+    sent[k] = order_k(k);
+    c.submit(k, sent[k]);
+  }
+  c.rt.run_for(500 * ms);
+
+  // Validator 4 starts with no configuration and is introduced to everyone.
+  c.spawn(4, false);
+  c.introduce();
+  c.rt.run_for(300 * ms);
+  c.poll_status();
+  CHECK(c.obs->status.at(4).applied_index == 0); // not a member yet: nobody replicates to it
+
+  // A follower redirects; the leader commits the change.
+  const node_id follower = first_leader == 1 ? 2 : 1;
+  caf::send_as(c.user_actor, c.validators.at(follower), actors::raft_membership{900, true, 4});
+  c.rt.drain();
+  REQUIRE(c.obs->replies.count(900) == 1);
+  CHECK(c.obs->replies.at(900).status == raft_submit_status::redirect);
+  CHECK(c.obs->replies.at(900).leader_hint == first_leader);
+  caf::send_as(c.user_actor, c.validators.at(first_leader), actors::raft_membership{901, true, 4});
+  c.rt.run_for(500 * ms);
+  REQUIRE(c.obs->replies.count(901) == 1);
+  CHECK(c.obs->replies.at(901).status == raft_submit_status::committed);
+
+  // Adding it twice is refused with a reason.
+  caf::send_as(c.user_actor, c.validators.at(first_leader), actors::raft_membership{902, true, 4});
+  c.rt.run_for(100 * ms);
+  REQUIRE(c.obs->replies.count(902) == 1);
+  CHECK(c.obs->replies.at(902).status == raft_submit_status::rejected);
+  CHECK_FALSE(c.obs->replies.at(902).reason.empty());
+
+  for (std::uint64_t k = 51; k <= 100; ++k) {
+    sent[k] = order_k(k);
+    c.submit(k, sent[k]);
+  }
+  c.rt.run_for(1000 * ms);
+  c.poll_status();
+  check_same_state(*c.obs, first_leader);
+  CHECK(c.obs->status.at(4).applied_index == c.obs->status.at(first_leader).applied_index);
+
+  // The leader removes itself: it commits the change, hands over and steps down.
+  caf::send_as(c.user_actor, c.validators.at(first_leader),
+               actors::raft_membership{903, false, first_leader});
+  c.rt.run_for(2000 * ms);
+  REQUIRE(c.obs->replies.count(903) == 1);
+  CHECK(c.obs->replies.at(903).status == raft_submit_status::committed);
+  leaders = c.leaders();
+  REQUIRE(leaders.size() == 1);
+  CHECK(leaders.front() != first_leader);
+
+  for (std::uint64_t k = 101; k <= 150; ++k) {
+    sent[k] = order_k(k);
+    c.submit(k, sent[k]);
+  }
+  c.rt.run_for(2000 * ms);
+  for (std::uint64_t k = 1; k <= 150; ++k) {
+    INFO("request " << k);
+    REQUIRE(c.obs->replies.count(k) == 1);
+    CHECK(c.obs->replies.at(k).status == raft_submit_status::committed);
+  }
+  // The three remaining members agree; the removed one stopped applying.
+  c.poll_status();
+  const auto& ref = c.obs->status.at(leaders.front());
+  for (node_id id : {node_id{1}, node_id{2}, node_id{3}, node_id{4}}) {
+    if (id == first_leader)
+      continue;
+    INFO("validator " << id);
+    CHECK(c.obs->status.at(id).applied_index == ref.applied_index);
+    CHECK(c.obs->status.at(id).state_hash == ref.state_hash);
+  }
+  std::vector<node_id> members;
+  for (node_id id : {node_id{1}, node_id{2}, node_id{3}, node_id{4}})
+    if (id != first_leader)
+      members.push_back(id);
+  check_agreement(*c.obs, members, sent);
 }

@@ -6,6 +6,7 @@
 #include "app/scenario.hpp"
 #include "distributed/node.hpp"
 #include "distributed/transport.hpp"
+#include "consensus/raft/validator_node.hpp"
 #include "strategies/registry.hpp"
 
 // The load drivers (bench/, included from the project root).
@@ -434,6 +435,70 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->group("");
   distributed::add_security_options(*node, node_opts.security);
 
+  // -- raft across processes (consensus/raft/validator_node.hpp) --
+  consensus::raft::validator_node_options val_opts;
+  auto* val = app.add_subcommand(
+      "validator", "Run one Raft validator of a replicated exchange until SIGINT/SIGTERM");
+  val->add_option("--id", val_opts.id, "This validator's id (in --peers)")->required();
+  val->add_option("--listen", val_opts.port, "TCP port (the one --peers gives)")
+      ->required()
+      ->check(CLI::Range(0, 65535));
+  val->add_option("--bind", val_opts.bind, "Address to listen on")->capture_default_str();
+  val->add_option("--data", val_opts.data_dir, "Data directory (term, vote, log, snapshots)");
+  val->add_flag("--in-memory", val_opts.in_memory, "No disk at all (benchmarks)");
+  val->add_option("--peers", val_opts.peers, "Every validator: id=host:port,...")->required();
+  val->add_option("--sync", val_opts.sync, "every-write or batch (one fdatasync per message)")
+      ->check(CLI::IsMember({"every-write", "batch"}))
+      ->capture_default_str();
+  val->add_option("--snapshot-every", val_opts.snapshot_every,
+                  "Applied entries between snapshots (0: never)")
+      ->capture_default_str();
+  val->add_option("--election-timeout", val_opts.election_timeout_ms,
+                  "Minimum election timeout, ms (maximum: twice)")
+      ->capture_default_str();
+  val->add_option("--heartbeat", val_opts.heartbeat_ms, "Heartbeat interval, ms")
+      ->capture_default_str();
+  val->add_option("--max-append", val_opts.max_entries_per_append,
+                  "Entries per append_entries")
+      ->capture_default_str();
+  val->add_option("--threads", val_opts.threads, "Scheduler threads (0: one per core)")
+      ->capture_default_str();
+  val->add_option("--symbols", val_opts.symbols, "The exchange's symbols, comma-separated")
+      ->capture_default_str();
+  distributed::add_security_options(*val, val_opts.security);
+
+  consensus::raft::raft_bench_options rb_opts;
+  auto* rb = app.add_subcommand(
+      "raft-bench", "Submit orders to Raft validators, measure commits, check agreement");
+  rb->add_option("--validators", rb_opts.validators, "id=host:port,... of `validator`s");
+  rb->add_option("--in-process", rb_opts.in_process,
+                 "Or run this many validators in this process");
+  rb->add_option("--data", rb_opts.data_dir, "In-process: parent of their data dirs");
+  rb->add_option("--sync", rb_opts.sync, "In-process: every-write or batch")
+      ->check(CLI::IsMember({"every-write", "batch"}));
+  rb->add_option("--commands", rb_opts.commands, "Orders to submit (0: only check)")
+      ->capture_default_str();
+  rb->add_option("--in-flight", rb_opts.in_flight, "Orders outstanding")->capture_default_str();
+  rb->add_option("--batch", rb_opts.batch, "Client max_batch")->capture_default_str();
+  rb->add_option("--batch-window-us", rb_opts.batch_window_us, "Client batch_window, us")
+      ->capture_default_str();
+  rb->add_option("--max-append", rb_opts.max_entries_per_append,
+                 "In-process: entries per append_entries")
+      ->capture_default_str();
+  rb->add_option("--retry-ms", rb_opts.retry_ms, "Client retry_after, ms")
+      ->capture_default_str();
+  rb->add_option("--first-id", rb_opts.first_order_id, "First order id")
+      ->capture_default_str();
+  rb->add_option("--threads", rb_opts.threads, "Scheduler threads (0: one per core)");
+  rb->add_option("--progress-ms", rb_opts.progress_ms, "Print `acked N` this often");
+  rb->add_option("--expect", rb_opts.expect, "Validators that must agree (0: all)");
+  rb->add_option("--agree-timeout-ms", rb_opts.agree_timeout_ms,
+                 "How long to wait for agreement")
+      ->capture_default_str();
+  rb->add_option("--timeout-ms", rb_opts.timeout_ms, "How long the stream may take")
+      ->capture_default_str();
+  distributed::add_security_options(*rb, rb_opts.security);
+
   experiment_cli_options exp_opts;
   auto* experiment_cmd = app.add_subcommand(
       "experiment", "Run a network experiment over several seeds and print its tables");
@@ -536,6 +601,10 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       return do_run(run_opts, registry, out, err);
     if (node->parsed())
       return distributed::run_node(node_opts, make_node_hooks(registry), out, err);
+    if (val->parsed())
+      return consensus::raft::run_validator_node(val_opts, out, err);
+    if (rb->parsed())
+      return consensus::raft::run_raft_bench(rb_opts, out, err);
     if (strategies_cmd->parsed())
       return do_strategies(registry, out);
     if (experiment_cmd->parsed())
@@ -561,8 +630,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   if (bench_cmd->parsed())
     err << "marketsim: bench needs a subcommand: book, shard or virtual (see --help)\n";
   else
-    err << "marketsim: a subcommand is required: run, node, experiment, strategies or "
-           "bench (see --help)\n";
+    err << "marketsim: a subcommand is required: run, node, validator, raft-bench, "
+           "experiment, strategies or bench (see --help)\n";
   return exit_usage;
 }
 

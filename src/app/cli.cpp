@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include "app/consensus_scenario.hpp"
 #include "app/experiment.hpp"
 #include "app/report.hpp"
 #include "app/run.hpp"
@@ -499,6 +500,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->capture_default_str();
   distributed::add_security_options(*rb, rb_opts.security);
 
+  // -- Streamlet validators in virtual time (app/consensus_scenario.hpp) --
+  consensus_cli_options cons_opts;
+  auto* cons = app.add_subcommand(
+      "consensus", "Run Streamlet validators (some Byzantine) on prices and transactions");
+  cons->add_option("scenario", cons_opts.file, "Consensus scenario file")->required();
+  cons->add_option("--duration", cons_opts.duration, "Override the scenario's duration");
+  cons->add_option("--seed", cons_opts.seed, "Override the scenario's seed");
+
   experiment_cli_options exp_opts;
   auto* experiment_cmd = app.add_subcommand(
       "experiment", "Run a network experiment over several seeds and print its tables");
@@ -605,6 +614,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       return consensus::raft::run_validator_node(val_opts, out, err);
     if (rb->parsed())
       return consensus::raft::run_raft_bench(rb_opts, out, err);
+    if (cons->parsed())
+      return consensus_command(cons_opts, out, err);
     if (strategies_cmd->parsed())
       return do_strategies(registry, out);
     if (experiment_cmd->parsed())

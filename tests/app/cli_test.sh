@@ -200,9 +200,25 @@ else
   check_run "real" "$tmp/real" real 60
 fi
 
+# -- marketsim consensus: bad input is one line and exit 2 ---------------------------
+
+printf 'consensus:\n  validators: 4\n  epoch: soon\n' >"$tmp/bad_consensus.yaml"
+expect_usage_error "consensus: bad epoch" "bad_consensus.yaml:3: 'epoch'" consensus "$tmp/bad_consensus.yaml"
+expect_usage_error "consensus: missing file" "cannot open" consensus "$tmp/nope.yaml"
+
 # -- every shipped scenario runs as is (shortened) -------------------------------------
 
 for config in "$src"/configs/*.yaml; do
+  if grep -q '^consensus:' "$config"; then
+    # A Streamlet scenario (marketsim consensus): safe, exit 0, prices finalized.
+    run_bin consensus "$config" --duration 8s
+    if [ "$code" -eq 0 ] && grep -q '^safety: ok' "$tmp/out"; then
+      pass "consensus $(basename "$config") --duration 8s: exit 0, $(grep '^finalized:' "$tmp/out")"
+    else
+      fail "consensus $(basename "$config") --duration 8s: exit $code: $(head -c 300 "$tmp/err")"
+    fi
+    continue
+  fi
   run_bin run "$config" --duration 1s --out "$tmp/config"
   if [ "$code" -eq 0 ] && [ "$(lines_of "$tmp/config/trades.csv")" -gt 1 ]; then
     pass "run $(basename "$config") --duration 1s: exit 0, $(($(lines_of "$tmp/config/trades.csv") - 1)) trades"

@@ -609,6 +609,7 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
     sp.symbols = table;
     for (const auto& name : sc.shards[i].symbols)
       sp.traded.push_back(static_cast<market::symbol_id>(sc.symbol_index(name)));
+    sp.price_band_bps = sc.shards[i].price_band_bps;
     auto traded = sp.traded;
     shards.push_back(market::spawn_exchange_shard(sys, std::move(sp)));
     quit.actors.push_back(caf::actor_cast<caf::actor>(shards.back()));
@@ -837,6 +838,7 @@ market::shard_params shard_params_of(const scenario& sc,
   sp.symbols = table;
   for (const auto& name : sc.shards[i].symbols)
     sp.traded.push_back(static_cast<market::symbol_id>(sc.symbol_index(name)));
+  sp.price_band_bps = sc.shards[i].price_band_bps;
   return sp;
 }
 

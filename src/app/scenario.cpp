@@ -1227,11 +1227,14 @@ public:
     std::vector<shard_config> result;
     std::map<std::string, std::size_t> owner; // symbol -> shard index
     for (const auto& item : node) {
-      check_map(item, "a shard", {"symbols", "site"});
+      check_map(item, "a shard", {"symbols", "site", "price_band_bps"});
       auto list = required(item, "symbols", "a shard");
-      shard_config shard{symbol_list(list, "symbols", known), {}};
+      shard_config shard;
+      shard.symbols = symbol_list(list, "symbols", known);
       if (auto site = item["site"])
         shard.site = site_name(site, "site");
+      if (auto band = item["price_band_bps"])
+        shard.price_band_bps = non_negative(band, "price_band_bps");
       std::size_t i = 0;
       for (const auto& name : shard.symbols) {
         auto [it, inserted] = owner.emplace(name, result.size());

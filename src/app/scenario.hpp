@@ -26,6 +26,9 @@
 ///     max_order_qty: 1000000  # optional, > 0
 /// shards:                  # required; every symbol on exactly one shard
 ///   - symbols: [ACME, INIT]
+///     price_band_bps: 500  # optional, >= 0 (default 0 = off): reject trading more
+///                          # than 5% from the latest finalized consensus price
+///                          # (market/exchange_shard.hpp, "Price band")
 /// fundamentals:            # optional: hidden values, published as signals
 ///   period: 1s             # optional; publication period, > 0 (default 1s)
 ///   preset: three_stocks   # either a preset (its symbols must be defined) ...
@@ -312,6 +315,8 @@ struct shard_config {
   /// Names of the symbols this shard trades (each in `scenario::symbols`).
   std::vector<std::string> symbols;
   site_ref site; ///< with `network:` only
+  /// market::shard_params::price_band_bps; 0 = no band.
+  std::int64_t price_band_bps = 0;
 
   friend bool operator==(const shard_config&, const shard_config&) = default;
 };

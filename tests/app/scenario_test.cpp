@@ -688,3 +688,19 @@ TEST_CASE("A settlement section parses with its defaults, and bad values name th
   CHECK(bad("  validatorz: 3\n").find("unknown key 'validatorz' in settlement") !=
         std::string::npos);
 }
+
+TEST_CASE("A shard's price band is optional, off by default, never negative",
+          "[scenario]") {
+  auto sc = [](const std::string& text) {
+    temp_file file{"band.yaml", text};
+    return load_scenario(file.path(), registry);
+  };
+  CHECK(sc(good_yaml).shards[0].price_band_bps == 0);
+  const auto banded = good_with("  - symbols: [ACME]\n",
+                                "  - symbols: [ACME]\n    price_band_bps: 500\n");
+  CHECK(sc(banded).shards[0].price_band_bps == 500);
+  CHECK(sc(banded).shards[1].price_band_bps == 0);
+  CHECK(error_of(good_with("  - symbols: [ACME]\n",
+                           "  - symbols: [ACME]\n    price_band_bps: -1\n")) ==
+        "bad.yaml:23: 'price_band_bps' must not be negative, got -1");
+}

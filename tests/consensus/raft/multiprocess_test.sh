@@ -6,7 +6,8 @@
 # be on both survivors (the client checks that every command was acked
 # committed and that the survivors have applied every acked index with one
 # state hash); the killed validator restarts from its data dir and must catch
-# up (same applied index and state hash as the others). Also: bad input gives
+# up (same applied index and state hash as the others; snapshots every
+# 40,000 entries, so it restarts from one). Also: bad input gives
 # exit 2 and one line, SIGTERM exits 0. Every process runs under a timeout or
 # is killed by its pid on exit.
 #
@@ -59,7 +60,8 @@ echo "validators on ports $p1 $p2 $p3 (data in $tmp)"
 start_validator() {
   local id=$1 log=$tmp/v$1.$(now_ms).log
   "$bin" validator --id "$id" --listen "${port[$id]}" --data "$tmp/d$id" --peers "$peers" \
-    --sync batch --election-timeout 300 --heartbeat 50 --threads 1 >"$log" 2>&1 &
+    --sync batch --snapshot-every 40000 --election-timeout 300 --heartbeat 50 --threads 1 \
+    >"$log" 2>&1 &
   vpid[$id]=$!
   vlog[$id]=$log
   for _ in $(seq 100); do
@@ -180,6 +182,14 @@ if grep -q '^agree: 3 validators' "$tmp/status"; then
   fi
 else
   fail "restarted validator did not catch up: $(cat "$tmp/status")"
+fi
+
+# Snapshots every 40,000 entries: the restarted validator recovered from one.
+snap=$(sed -n "s/^validator $leader: .* snapshot \([0-9]*\) hash.*/\1/p" "$tmp/status")
+if [ "${snap:-0}" -gt 0 ]; then
+  pass "validator $leader holds a snapshot at index $snap (log compacted)"
+else
+  fail "validator $leader has no snapshot: $(grep "^validator $leader:" "$tmp/status")"
 fi
 
 # -- SIGTERM: clean exit ----------------------------------------------------------------

@@ -9,6 +9,8 @@
 
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace marketsim::app;
 
@@ -73,34 +75,40 @@ TEST_CASE("consensus scenario: defaults and every section", "[consensus_scenario
 }
 
 TEST_CASE("consensus scenario: errors name the file and line", "[consensus_scenario]") {
-  CHECK(error_of("consensus:\n  validators: 4\n  colour: red\n") ==
-        "t.yaml:3: unknown key 'colour' in consensus");
-  CHECK(error_of("consensus:\n  epoch: 1s\n") == "t.yaml:2: missing key 'validators' in consensus");
-  CHECK(error_of("consensus:\n  validators: four\n") ==
-        "t.yaml:2: 'validators' must be an integer, got 'four'");
-  CHECK(error_of("consensus:\n  validators: 4\n  byzantine:\n    - {validator: 1, "
-                 "behaviour: sneaky}\n")
-            .rfind("t.yaml:4: unknown behaviour 'sneaky'", 0) == 0);
-  CHECK(error_of("consensus:\n  validators: 4\n  byzantine:\n    - {validator: 4, "
-                 "behaviour: silent}\n") == "t.yaml:4: 'validator' must be in [0, 3], got 4");
-  CHECK(error_of("consensus:\n  validators: 4\n  f: 1\n") ==
-        "t.yaml:3: 'f' is 1 but 0 byzantine validator(s) are listed");
-  CHECK(error_of("consensus:\n  validators: 4\n  byzantine:\n    - {validator: 1, "
-                 "behaviour: shift_price}\n") ==
-        "t.yaml:4: shift_price needs a 'prices:' section");
-  CHECK(error_of("consensus:\n  validators: 4\n  prices:\n    sources: 2\n    min_sources: "
-                 "3\n")
-            .rfind("t.yaml:5: 'min_sources' (3) exceeds 'sources' (2)", 0) == 0);
-  CHECK(error_of("consensus:\n  validators: 4\n  prices:\n    faulty_sources:\n      - "
-                 "{source: 1, fault: lazy}\n")
-            .rfind("t.yaml:5: unknown fault 'lazy'", 0) == 0);
-  CHECK(error_of("consensus:\n  validators: 1\n  byzantine:\n    - {validator: 0, "
-                 "behaviour: silent}\n") == "t.yaml:4: at least one validator must be honest");
-  CHECK(error_of("consensus:\n  validators: 4\n  duration: 1s\n  epoch: 2s\n") ==
-        "t.yaml:3: 'duration' is shorter than one epoch");
-  CHECK(error_of("consensus: [\n").rfind("t.yaml:", 0) == 0);
-  CHECK(error_of("market: {}\n") == "t.yaml:1: a consensus scenario needs a top-level "
-                                    "'consensus:' map");
+  // {scenario text, the start of its error}
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"consensus:\n  validators: 4\n  colour: red\n",
+       "t.yaml:3: unknown key 'colour' in consensus"},
+      {"consensus:\n  epoch: 1s\n", "t.yaml:2: missing key 'validators' in consensus"},
+      {"consensus:\n  validators: four\n",
+       "t.yaml:2: 'validators' must be an integer, got 'four'"},
+      {"consensus:\n  validators: 4\n  byzantine:\n    - {validator: 1, behaviour: sneaky}\n",
+       "t.yaml:4: unknown behaviour 'sneaky'"},
+      {"consensus:\n  validators: 4\n  byzantine:\n    - {validator: 4, behaviour: silent}\n",
+       "t.yaml:4: 'validator' must be in [0, 3], got 4"},
+      {"consensus:\n  validators: 4\n  f: 1\n",
+       "t.yaml:3: 'f' is 1 but 0 byzantine validator(s) are listed"},
+      {"consensus:\n  validators: 4\n  byzantine:\n    - {validator: 1, behaviour: "
+       "shift_price}\n",
+       "t.yaml:4: shift_price needs a 'prices:' section"},
+      {"consensus:\n  validators: 4\n  prices:\n    sources: 2\n    min_sources: 3\n",
+       "t.yaml:5: 'min_sources' (3) exceeds 'sources' (2)"},
+      {"consensus:\n  validators: 4\n  prices:\n    faulty_sources:\n      - {source: 1, "
+       "fault: lazy}\n",
+       "t.yaml:5: unknown fault 'lazy'"},
+      {"consensus:\n  validators: 1\n  byzantine:\n    - {validator: 0, behaviour: silent}\n",
+       "t.yaml:4: at least one validator must be honest"},
+      {"consensus:\n  validators: 4\n  duration: 1s\n  epoch: 2s\n",
+       "t.yaml:3: 'duration' is shorter than one epoch"},
+      {"consensus: [\n", "t.yaml:"},
+      {"market: {}\n", "t.yaml:1: a consensus scenario needs a top-level 'consensus:' map"},
+  };
+  for (const auto& [text, expected] : cases) {
+    INFO(text);
+    auto error = error_of(text);
+    CHECK(error.rfind(expected, 0) == 0);
+    CHECK(error.find('\n') == std::string::npos);
+  }
 }
 
 TEST_CASE("consensus run: a leader shifting its price is caught and the run is safe",

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,27 @@ struct group {
     return p;
   }
 
+  /// Params of every validator, in price mode when `pm` is set.
+  std::vector<streamlet_validator_params> all(std::optional<price_mode> pm = {}) {
+    std::vector<streamlet_validator_params> ps;
+    for (validator_id i = 0; i < n; ++i) {
+      ps.push_back(params(i));
+      ps.back().prices = pm;
+    }
+    return ps;
+  }
+
+  /// The prices validator `id` finalized, in order.
+  std::vector<price_proposal> prices_of(validator_id id) {
+    std::vector<price_proposal> out;
+    for (const auto& f : rec->finalized[id])
+      if (auto p = price_of(*f.blk)) {
+        CHECK(p->epoch == f.blk->epoch);
+        out.push_back(*p);
+      }
+    return out;
+  }
+
   void start(std::vector<streamlet_validator_params> ps) {
     handles = spawn_streamlet_group(rt.system(), std::move(ps));
   }
@@ -90,9 +112,7 @@ price_mode prices(std::uint64_t seed) {
 
 TEST_CASE("four validators finalize the same blocks", "[streamlet_validator]") {
   group g{4};
-  std::vector<streamlet_validator_params> ps;
-  for (validator_id i = 0; i < 4; ++i)
-    ps.push_back(g.params(i));
+  auto ps = g.all();
   g.start(std::move(ps));
   for (int k = 0; k < 5; ++k)
     for (const auto& h : g.handles)
@@ -113,9 +133,7 @@ TEST_CASE("four validators finalize the same blocks", "[streamlet_validator]") {
 TEST_CASE("an equivocating leader is caught by every honest validator",
           "[streamlet_validator]") {
   group g{4};
-  std::vector<streamlet_validator_params> ps;
-  for (validator_id i = 0; i < 4; ++i)
-    ps.push_back(g.params(i));
+  auto ps = g.all();
   ps[1].behaviour = behaviour_kind::equivocate;
   g.start(std::move(ps));
   for (const auto& h : g.handles)
@@ -137,9 +155,7 @@ TEST_CASE("an equivocating leader is caught by every honest validator",
 
 TEST_CASE("malformed wire bytes are rejected and counted", "[streamlet_validator]") {
   group g{4};
-  std::vector<streamlet_validator_params> ps;
-  for (validator_id i = 0; i < 4; ++i)
-    ps.push_back(g.params(i));
+  auto ps = g.all();
   g.start(std::move(ps));
   auto good = encode_message(make_vote(g.keys[2], 1, genesis_hash(), 2));
   caf::anon_send(g.handles[0], actors::streamlet_wire{2, "garbage"});
@@ -159,38 +175,20 @@ TEST_CASE("malformed wire bytes are rejected and counted", "[streamlet_validator
 TEST_CASE("price mode: every honest validator finalizes the same prices",
           "[streamlet_validator]") {
   group g{4};
-  std::vector<streamlet_validator_params> ps;
-  for (validator_id i = 0; i < 4; ++i) {
-    ps.push_back(g.params(i));
-    ps.back().prices = prices(9);
-  }
+  auto ps = g.all(prices(9));
   g.start(std::move(ps));
   g.rt.run_until(15 * second);
-  std::vector<price_proposal> first;
-  for (const auto& f : g.rec->finalized[0])
-    if (auto p = price_of(*f.blk)) {
-      CHECK(p->epoch == f.blk->epoch);
-      first.push_back(*p);
-    }
+  auto first = g.prices_of(0);
   CHECK(first.size() >= 10);
-  for (validator_id i = 1; i < 4; ++i) {
-    std::vector<price_proposal> other;
-    for (const auto& f : g.rec->finalized[i])
-      if (auto p = price_of(*f.blk))
-        other.push_back(*p);
-    CHECK(other == first);
-  }
+  for (validator_id i = 1; i < 4; ++i)
+    CHECK(g.prices_of(i) == first);
   CHECK(g.rec->evidence.empty());
 }
 
 TEST_CASE("price mode: a leader proposing a shifted price gets no notarization",
           "[streamlet_validator]") {
   group g{4};
-  std::vector<streamlet_validator_params> ps;
-  for (validator_id i = 0; i < 4; ++i) {
-    ps.push_back(g.params(i));
-    ps.back().prices = prices(11);
-  }
+  auto ps = g.all(prices(11));
   ps[2].prices->shift_bps = 300; // 3%: inside the 10% move, far outside the 0.5% tolerance
   g.start(std::move(ps));
   g.rt.run_until(20 * second);

@@ -404,8 +404,8 @@ int run_consensus(const consensus_scenario& sc, std::ostream& out) {
   if (lat_ns.empty())
     out << "finality latency: nothing finalized\n";
   else
-    out << fmt::format("finality latency: p50 {} epochs ({}), max {} epochs ({}) over {} "
-                       "finalizations\n",
+    out << fmt::format("finality latency (epoch start to finalization): p50 {} epoch(s) "
+                       "({}), max {} epoch(s) ({}) over {} finalizations\n",
                        percentile(lat_epochs, 0.5), seconds(percentile(lat_ns, 0.5)),
                        percentile(lat_epochs, 1.0), seconds(percentile(lat_ns, 1.0)),
                        lat_ns.size());

@@ -129,14 +129,16 @@ struct keeper_state {
   distributed::transport_security security;
   std::uint64_t failures = 0;
   bool stopping = false;
+  bool announce = false; ///< also hand our validator to the peer (see run_validator_node)
 };
 
 /// Connects to one peer, and again whenever the connection is lost. Detached:
 /// connect() blocks (at most a second), and nothing else runs on its thread.
 caf::behavior peer_keeper(caf::stateful_actor<keeper_state, caf::event_based_actor>* self,
                           std::uint32_t self_id, validator_address peer, caf::actor validator,
-                          distributed::transport_security security) {
+                          distributed::transport_security security, bool announce) {
   auto& st = self->state;
+  st.announce = announce;
   st.self_id = self_id;
   st.peer = std::move(peer);
   st.validator = std::move(validator);
@@ -174,6 +176,8 @@ caf::behavior peer_keeper(caf::stateful_actor<keeper_state, caf::event_based_act
         spdlog::info("validator {}: connected to validator {} ({}:{})", st.self_id, st.peer.id,
                      st.peer.host, st.peer.port);
         self->send(st.validator, raft_peers{{st.peer.id}, {st.current}});
+        if (st.announce) // the peer's validator learns our handle from us
+          self->send(st.current, raft_peers{{st.self_id}, {st.validator}});
       },
   };
 }
@@ -312,11 +316,16 @@ int run_validator_node(const validator_node_options& options, std::ostream& out,
                      options.in_memory ? "in memory" : options.data_dir)
       << std::flush;
 
+  // Plain links: every validator connects to every other one. Over TLS two
+  // nodes that connect to each other at once lose both connections (CAF
+  // 0.17's OpenSSL module: the proxies go down with remote_link_unreachable
+  // right after each connect, over and over), so a validator connects only to
+  // the peers with a smaller id and hands them its own handle over that link.
   std::vector<caf::actor> helpers;
   for (const auto& p : peers)
-    if (p.id != options.id)
-      helpers.push_back(
-          sys.spawn<caf::detached>(peer_keeper, options.id, p, validator, options.security));
+    if (p.id != options.id && (!options.security.tls || p.id < options.id))
+      helpers.push_back(sys.spawn<caf::detached>(peer_keeper, options.id, p, validator,
+                                                 options.security, options.security.tls));
   helpers.push_back(sys.spawn(leader_watch, validator, &out));
 
   int signal = 0;

@@ -7,7 +7,8 @@
 # committed and that the survivors have applied every acked index with one
 # state hash); the killed validator restarts from its data dir and must catch
 # up (same applied index and state hash as the others; snapshots every
-# 40,000 entries, so it restarts from one). Also: bad input gives
+# 40,000 entries, so it restarts from one). Then a short stream over TLS.
+# Also: bad input gives
 # exit 2 and one line, SIGTERM exits 0. Every process runs under a timeout or
 # is killed by its pid on exit.
 #
@@ -213,6 +214,44 @@ for id in 1 2 3; do
   fi
 done
 [ ${#vpid[@]} -eq 0 ] && pass "SIGTERM: all three validators exit 0"
+
+# -- the same group over TLS (mutual certificates): a short stream -----------------
+if command -v openssl >/dev/null; then
+  (
+    cd "$tmp" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout ca.key -out ca.pem -days 2 -subj /CN=marketsim-ca &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout node.key -out node.csr -subj /CN=node &&
+      openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 2 \
+        -out node.pem
+  ) >/dev/null 2>&1
+  tls=(--tls-cert "$tmp/node.pem" --tls-key "$tmp/node.key" --tls-ca "$tmp/ca.pem")
+  for id in 1 2 3; do
+    "$bin" validator --id "$id" --listen "${port[$id]}" --data "$tmp/tls$id" --peers "$peers" \
+      --threads 1 "${tls[@]}" >"$tmp/tls$id.log" 2>&1 &
+    vpid[$id]=$!
+  done
+  timeout 40 "$bin" raft-bench --validators "$peers" --commands 20000 "${tls[@]}" \
+    >"$tmp/tls_bench" 2>&1
+  code=$?
+  if [ $code -eq 0 ] && grep -q '^agree: 3 validators' "$tmp/tls_bench"; then
+    pass "over TLS: $(grep '^raft-bench' "$tmp/tls_bench" | sed 's/;.*//')"
+  else
+    fail "over TLS: exit $code: $(tail -5 "$tmp/tls_bench")"
+  fi
+  for id in 1 2 3; do
+    kill -TERM "${vpid[$id]}" 2>/dev/null
+  done
+  for id in 1 2 3; do
+    for _ in $(seq 100); do
+      kill -0 "${vpid[$id]}" 2>/dev/null || break
+      sleep 0.1
+    done
+  done
+else
+  echo "SKIP: over TLS (no openssl command)"
+fi
 
 echo "multiprocess test: $((SECONDS - t_start)) s, $failures failure(s)"
 [ $failures -eq 0 ]

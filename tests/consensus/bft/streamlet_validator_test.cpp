@@ -7,6 +7,7 @@
 #include "actors/consensus_messages.hpp"
 #include "actors/runtime.hpp"
 #include "consensus/bft/streamlet_checker.hpp"
+#include "consensus/bft/streamlet_coins.hpp"
 #include "consensus/bft/streamlet_validator.hpp"
 
 #include <caf/all.hpp>
@@ -206,4 +207,33 @@ TEST_CASE("price mode: a leader proposing a shifted price gets no notarization",
   for (const auto& r : g.rec->evidence)
     CHECK(r.ev.culprit == 2);
   CHECK(g.safety({0, 1, 3}).safe);
+}
+
+TEST_CASE("coin rules: a leader adding forged transfers is refused and reported",
+          "[streamlet_validator]") {
+  group g{4};
+  auto issuer = crypto::key_pair::derive(42, 1'000'000);
+  auto ps = g.all();
+  for (auto& p : ps)
+    p.coin_issuer = issuer.public_part();
+  ps[1].behaviour = behaviour_kind::fake_txs;
+  g.start(std::move(ps));
+  for (std::uint64_t coin = 1; coin <= 6; ++coin)
+    for (const auto& h : g.handles)
+      caf::anon_send(h, actors::streamlet_submit{{encode_transfer(issuer, coin, 7)}});
+  g.rt.run_until(12 * second);
+  std::size_t txs = 0;
+  for (const auto& f : g.rec->finalized[0]) {
+    CHECK(f.blk->proposer != 1);
+    txs += f.blk->txs.size();
+  }
+  CHECK(txs == 6);
+  for (validator_id i : {0u, 2u, 3u}) {
+    bool accused = false;
+    for (const auto& r : g.rec->evidence)
+      accused = accused || (r.reporter == i && r.ev.culprit == 1 &&
+                            r.ev.kind == offence::invalid_proposal);
+    CHECK(accused);
+  }
+  CHECK(g.safety({0, 2, 3}).safe);
 }

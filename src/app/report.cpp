@@ -109,6 +109,14 @@ std::string json_optional(const std::optional<T>& x) {
 }
 
 /// Joins `items` as the elements of a JSON array, one per line.
+/// A one-line JSON array of strings.
+std::string json_strings(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i ? ", " : "") + json_string(items[i]);
+  return out + "]";
+}
+
 std::string json_array(const std::vector<std::string>& items, std::string_view indent) {
   if (items.empty())
     return "[]";
@@ -217,13 +225,26 @@ void print_settlement_summary(std::ostream& out, const run_result& r) {
     return;
   const auto& x = *r.settlement;
   auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
-  out << fmt::format("\nsettlement (raft, {} validators): {} trades submitted, {} committed, "
-                     "{} refused, {} unanswered; {} resends\n",
-                     x.validators, x.submitted, x.committed, x.rejected, x.gave_up, x.retries);
-  out << fmt::format("  commit latency: p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} "
-                     "ms; throughput {:.0f} commits/s; longest wait between commits {:.1f} ms\n",
-                     ms(x.latency_p50_ns), ms(x.latency_p90_ns), ms(x.latency_p99_ns),
-                     ms(x.latency_max_ns), x.committed_per_second, ms(x.longest_gap_ns));
+  const bool bft = x.protocol == "streamlet";
+  if (bft)
+    out << fmt::format("\nsettlement (streamlet, {} validators): {} trades submitted, {} "
+                       "finalized on every honest validator, {} not\n",
+                       x.validators, x.submitted, x.committed, x.gave_up);
+  else
+    out << fmt::format("\nsettlement (raft, {} validators): {} trades submitted, {} committed, "
+                       "{} refused, {} unanswered; {} resends\n",
+                       x.validators, x.submitted, x.committed, x.rejected, x.gave_up,
+                       x.retries);
+  out << fmt::format("  {} latency: p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} "
+                     "ms; throughput {:.0f} trades/s",
+                     bft ? "finality" : "commit", ms(x.latency_p50_ns), ms(x.latency_p90_ns),
+                     ms(x.latency_p99_ns), ms(x.latency_max_ns), x.committed_per_second);
+  if (bft)
+    out << fmt::format("; chain height {}\n", x.applied_index);
+  else
+    out << fmt::format("; longest wait between commits {:.1f} ms\n", ms(x.longest_gap_ns));
+  for (const auto& m : x.misbehaviour)
+    out << "  misbehaviour proved: " << m << "\n";
   if (x.crashed) {
     out << fmt::format("  leader crash: validator {} killed at {:.3f} s; ", *x.crashed,
                        static_cast<double>(x.crash_at_ns) / 1e9);
@@ -234,8 +255,10 @@ void print_settlement_summary(std::ostream& out, const run_result& r) {
     else
       out << "no new leader was seen\n";
   }
-  out << fmt::format("  replicas: {}, applied index {}, ledger {}; the tape's own ledger: {}\n",
-                     x.replicas_agree ? "agree" : "DISAGREE", x.applied_index,
+  out << fmt::format("  {}: {}, {} {}, ledger {}; the tape's own ledger: {}\n",
+                     bft ? "honest validators" : "replicas",
+                     x.replicas_agree ? "agree" : "DISAGREE",
+                     bft ? "finalized height" : "applied index", x.applied_index,
                      x.state_hash.substr(0, 16),
                      x.matches_tape ? "the same" : "DIFFERENT (" + x.tape_hash.substr(0, 16) + ")");
   if (!x.settled)
@@ -437,14 +460,15 @@ std::string summary_json(const run_result& r) {
   if (r.settlement) {
     const auto& x = *r.settlement;
     out += fmt::format(
-        ",\n  \"settlement\": {{\"protocol\": \"raft\", \"validators\": {}, \"submitted\": {}, "
+        ",\n  \"settlement\": {{\"protocol\": {}, \"validators\": {}, \"submitted\": {}, "
         "\"committed\": {}, \"rejected\": {}, \"unanswered\": {}, \"resends\": {}, "
         "\"latency_p50_ms\": {}, \"latency_p90_ms\": {}, \"latency_p99_ms\": {}, "
         "\"latency_max_ms\": {}, \"commits_per_s\": {}, \"longest_gap_ms\": {}, "
         "\"crashed\": {}, \"crash_at_s\": {}, \"failover_ms\": {}, \"new_leader\": {}, "
         "\"restarted\": {}, \"replicas_agree\": {}, \"applied_index\": {}, "
-        "\"state_hash\": {}, \"matches_tape\": {}, \"settled\": {}}}",
-        x.validators, x.submitted, x.committed, x.rejected, x.gave_up, x.retries,
+        "\"state_hash\": {}, \"matches_tape\": {}, \"settled\": {}, "
+        "\"misbehaviour\": {}}}",
+        json_string(x.protocol), x.validators, x.submitted, x.committed, x.rejected, x.gave_up, x.retries,
         json_number(x.latency_p50_ns / 1e6), json_number(x.latency_p90_ns / 1e6),
         json_number(x.latency_p99_ns / 1e6), json_number(x.latency_max_ns / 1e6),
         json_number(x.committed_per_second), json_number(x.longest_gap_ns / 1e6),
@@ -454,7 +478,7 @@ std::string summary_json(const run_result& r) {
         x.new_leader ? std::to_string(*x.new_leader) : "null",
         x.restarted ? "true" : "false", x.replicas_agree ? "true" : "false", x.applied_index,
         json_string(x.state_hash), x.matches_tape ? "true" : "false",
-        x.settled ? "true" : "false");
+        x.settled ? "true" : "false", json_strings(x.misbehaviour));
   }
   out += "\n}\n";
   return out;

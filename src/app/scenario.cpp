@@ -1,6 +1,7 @@
 #include "app/scenario.hpp"
 
 #include "app/network_plan.hpp"
+#include "consensus/bft/byzantine.hpp"
 #include "network/generators.hpp"
 
 #include "market/account.hpp"
@@ -1649,14 +1650,32 @@ public:
     check_map(node, "settlement",
               {"protocol", "validators", "election_timeout", "heartbeat", "batch",
                "batch_window", "crash_leader_at", "restart_after", "persist",
-               "snapshot_every"});
+               "snapshot_every", "epoch", "max_block_txs", "byzantine"});
     settlement_config c;
     c.line = node.Mark().line + 1;
     if (auto p = node["protocol"]) {
       auto name = scalar(p, "protocol");
-      if (name != "raft")
-        fail(p, "'protocol' must be raft (the only settlement protocol yet), got '" + name +
-                    "'");
+      if (name == "streamlet")
+        c.protocol = settlement_protocol::streamlet;
+      else if (name != "raft")
+        fail(p, "'protocol' must be raft or streamlet, got '" + name + "'");
+    }
+    // Keys of the other protocol are refused rather than ignored.
+    const bool streamlet = c.protocol == settlement_protocol::streamlet;
+    for (const char* key : {"election_timeout", "heartbeat", "batch", "batch_window",
+                            "crash_leader_at", "restart_after", "persist", "snapshot_every"})
+      if (streamlet && node[key])
+        fail(node[key], std::string{"'"} + key + "' is a raft setting (protocol: streamlet)");
+    for (const char* key : {"epoch", "max_block_txs", "byzantine"})
+      if (!streamlet && node[key])
+        fail(node[key], std::string{"'"} + key + "' is a streamlet setting (protocol: raft)");
+    if (auto e = node["epoch"])
+      c.epoch = positive_duration(e, "epoch");
+    if (auto m = node["max_block_txs"]) {
+      auto n = non_negative(m, "max_block_txs");
+      if (n < 1)
+        fail(m, "'max_block_txs' must be at least 1");
+      c.max_block_txs = static_cast<std::size_t>(n);
     }
     if (auto v = node["validators"]) {
       auto n = non_negative(v, "validators");
@@ -1704,6 +1723,24 @@ public:
       c.persist = boolean(p, "persist");
     if (auto k = node["snapshot_every"])
       c.snapshot_every = static_cast<std::uint64_t>(non_negative(k, "snapshot_every"));
+    if (auto b = node["byzantine"]) {
+      if (!b.IsMap())
+        fail(b, "'byzantine' must be a map of validator id (from 0): behaviour");
+      for (const auto& kv : b) {
+        auto id = non_negative(kv.first, "byzantine");
+        if (static_cast<std::uint64_t>(id) >= c.validators)
+          fail(kv.first, "'byzantine': there is no validator " + std::to_string(id) +
+                             " (ids are 0 .. " + std::to_string(c.validators - 1) + ")");
+        auto name = scalar(kv.second, "byzantine");
+        if (!consensus::bft::streamlet::behaviour_from_string(name))
+          fail(kv.second, "'byzantine': unknown behaviour '" + name +
+                              "' (crash, silent, equivocate, vote_invalid, forge, "
+                              "selective_delay, fake_txs, double_spend)");
+        c.byzantine[static_cast<std::uint32_t>(id)] = name;
+      }
+      if (c.byzantine.size() == c.validators)
+        fail(b, "'byzantine': at least one validator must be honest");
+    }
     if (sc.deployment)
       fail(node, "'settlement' does not combine with 'deployment' yet (the validators "
                  "run in the process that starts the run)");

@@ -199,6 +199,29 @@
 ///   snapshot_every: 1000   # optional; applied entries between snapshots (0: never)
 /// ```
 ///
+/// With `protocol: streamlet` the trades are transactions of Streamlet
+/// blocks (consensus/bft/streamlet_validator.hpp: signed proposals and
+/// votes, Ed25519) and each honest validator settles a trade when it
+/// finalizes the block that holds it; some validators may be Byzantine:
+///
+/// ```yaml
+/// settlement:
+///   protocol: streamlet
+///   validators: 4          # ids 0 .. n-1; safe while fewer than n/3 misbehave
+///   epoch: 100ms           # optional; epoch duration (default 100ms)
+///   max_block_txs: 1000    # optional; a leader's batch
+///   byzantine: {3: equivocate}  # optional; id -> crash | silent | equivocate |
+///                          # vote_invalid | forge | selective_delay | fake_txs |
+///                          # double_spend
+/// ```
+///
+/// The run then reports finality latency (submission to the last honest
+/// validator's finalization), the misbehaviour proved with evidence, and
+/// whether every honest validator's ledger equals the tape's. The Raft-only
+/// keys (election_timeout, heartbeat, batch, batch_window, crash_leader_at,
+/// restart_after, persist, snapshot_every) are refused with streamlet, and
+/// the streamlet-only ones with raft.
+///
 /// The validators run next to the recorder, outside any `network:` (they
 /// settle, they do not trade); settlement does not combine with
 /// `deployment:` yet.
@@ -581,7 +604,10 @@ struct deployment_config {
   friend bool operator==(const deployment_config&, const deployment_config&) = default;
 };
 
+enum class settlement_protocol { raft, streamlet };
+
 struct settlement_config {
+  settlement_protocol protocol = settlement_protocol::raft;
   std::uint32_t validators = 3;
   std::chrono::nanoseconds election_timeout_min{std::chrono::milliseconds{150}};
   std::chrono::nanoseconds election_timeout_max{std::chrono::milliseconds{300}};
@@ -592,6 +618,10 @@ struct settlement_config {
   std::optional<std::chrono::nanoseconds> restart_after;
   bool persist = false;
   std::uint64_t snapshot_every = 0;
+  // -- streamlet
+  std::chrono::nanoseconds epoch{std::chrono::milliseconds{100}};
+  std::size_t max_block_txs = 1000;
+  std::map<std::uint32_t, std::string> byzantine; ///< validator id (from 0) -> behaviour
   int line = 0; ///< of `settlement`
 
   friend bool operator==(const settlement_config&, const settlement_config&) = default;

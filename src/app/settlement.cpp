@@ -5,6 +5,9 @@
 #include "actors/runtime.hpp"
 #include "actors/runtime_ask.hpp"
 #include "app/run.hpp"
+#include "consensus/bft/byzantine.hpp"
+#include "consensus/bft/streamlet_validator.hpp"
+#include "consensus/crypto/signature.hpp"
 #include "consensus/raft/client.hpp"
 #include "consensus/raft/settlement_ledger.hpp"
 #include "consensus/raft/state_digest.hpp"
@@ -17,11 +20,14 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 
 namespace marketsim::app {
 
 namespace raft = consensus::raft;
+namespace streamlet = consensus::bft::streamlet;
+namespace crypto = consensus::crypto;
 using namespace std::chrono_literals;
 
 namespace {
@@ -112,34 +118,63 @@ raft::trade_record settled_trade(market::symbol_id symbol, market::price_t price
   return {symbol, price, qty, taker_buys ? taker : maker, taker_buys ? maker : taker};
 }
 
-/// Turns every trade the shards print into a settlement command for the
-/// client; counts what it submitted.
+/// Where the feeder hands a trade: its sequence number (1, 2, ...), the
+/// encoded settlement command, and the time (actor clock, ns).
+using submit_fn = std::function<void(std::uint64_t seq, std::string command, std::int64_t now)>;
+
+/// Turns every trade the shards print into a settlement command; counts
+/// what it submitted.
 struct feeder_state {
   static inline const char* name = "marketsim.settlement_feeder";
-  caf::actor client;
+  submit_fn submit;
   std::shared_ptr<std::atomic<std::uint64_t>> submitted;
 };
 
 actors::md_listener_actor::behavior_type
-feeder(actors::md_listener_actor::stateful_pointer<feeder_state> self, caf::actor client,
+feeder(actors::md_listener_actor::stateful_pointer<feeder_state> self, submit_fn submit,
        std::shared_ptr<std::atomic<std::uint64_t>> submitted) {
-  self->state.client = std::move(client);
+  self->state.submit = std::move(submit);
   self->state.submitted = std::move(submitted);
   return {
       [self](const actors::trade_print& t) {
         const auto r = settled_trade(t.symbol, t.price, t.qty, t.aggressor, t.maker_owner,
                                      t.taker_owner);
         auto n = self->state.submitted->fetch_add(1, std::memory_order_relaxed) + 1;
-        // Anonymous: the client then keeps its answer (its statistics count
-        // it) instead of sending it to a market-data listener.
-        caf::anon_send(self->state.client,
-                   actors::raft_submit{n, raft::encode(raft::settlement_command{
-                                              std::vector<raft::trade_record>{r}})});
+        self->state.submit(
+            n, raft::encode(raft::settlement_command{std::vector<raft::trade_record>{r}}),
+            clock_ns(self->clock().now()));
       },
       [](const actors::l1_update&) {},
       [](const actors::l2_snapshot&) {},
   };
 }
+
+// -- Streamlet: trades as transactions, settled on finalization ---------------------
+
+/// A transaction: the trade's sequence number (8 bytes, little-endian, so
+/// two equal trades stay two transactions), then the settlement command.
+std::string streamlet_tx(std::uint64_t seq, const std::string& command) {
+  std::string tx(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    tx[static_cast<std::size_t>(i)] = static_cast<char>((seq >> (8 * i)) & 0xFFu);
+  return tx + command;
+}
+
+std::optional<std::uint64_t> streamlet_seq(const std::string& tx) {
+  if (tx.size() < 8)
+    return std::nullopt;
+  std::uint64_t seq = 0;
+  for (int i = 0; i < 8; ++i)
+    seq |= static_cast<std::uint64_t>(static_cast<unsigned char>(tx[static_cast<std::size_t>(i)]))
+           << (8 * i);
+  return seq;
+}
+
+/// When the feeder submitted each trade (ns on the validators' time base).
+struct submit_log {
+  std::mutex mutex;
+  std::map<std::uint64_t, std::int64_t> at;
+};
 
 } // namespace
 
@@ -151,9 +186,20 @@ struct settlement::impl {
   caf::actor client;
   caf::actor feeder_actor;
   caf::actor chaos_actor;
-  /// The feeder's answers from the client arrive at this sink.
   std::shared_ptr<std::atomic<std::uint64_t>> submitted =
       std::make_shared<std::atomic<std::uint64_t>>(0);
+  // -- Streamlet
+  std::vector<caf::actor> streamlet_validators;
+  std::vector<bool> honest; ///< by validator id
+  std::shared_ptr<streamlet::group_record> record;
+  std::shared_ptr<submit_log> submits = std::make_shared<submit_log>();
+
+  void start_raft(const std::vector<caf::actor>& shards, std::uint64_t seed,
+                  const std::string& persist_dir);
+  void start_streamlet(const std::vector<caf::actor>& shards, std::uint64_t seed);
+  void subscribe(const std::vector<caf::actor>& shards, submit_fn submit);
+  settlement_result settle_raft(settlement_result r, std::chrono::nanoseconds max_wait);
+  settlement_result settle_streamlet(settlement_result r, std::chrono::nanoseconds max_wait);
 
   impl(actors::runtime& r, settlement_config c) : rt(r), cfg(std::move(c)) {}
 };
@@ -162,8 +208,25 @@ settlement::settlement(actors::runtime& rt, const settlement_config& cfg, std::u
                        const std::vector<caf::actor>& shards, std::string persist_dir,
                        std::vector<std::string> symbols)
   : impl_(std::make_unique<impl>(rt, cfg)) {
-  auto& sys = rt.system();
   impl_->symbols = std::move(symbols);
+  if (cfg.protocol == settlement_protocol::streamlet)
+    impl_->start_streamlet(shards, seed);
+  else
+    impl_->start_raft(shards, seed, persist_dir);
+}
+
+void settlement::impl::subscribe(const std::vector<caf::actor>& shards, submit_fn submit) {
+  feeder_actor =
+      caf::actor_cast<caf::actor>(rt.system().spawn(feeder, std::move(submit), submitted));
+  for (const auto& shard : shards)
+    caf::anon_send(caf::actor_cast<actors::exchange_shard_actor>(shard),
+                   actors::md_subscribe{caf::actor_cast<actors::md_listener_actor>(feeder_actor),
+                                        {}, true, false, 0, 0});
+}
+
+void settlement::impl::start_raft(const std::vector<caf::actor>& shards, std::uint64_t seed,
+                                  const std::string& persist_dir) {
+  auto& sys = rt.system();
   raft::raft_params rp;
   rp.election_timeout_min = cfg.election_timeout_min.count();
   rp.election_timeout_max = cfg.election_timeout_max.count();
@@ -175,19 +238,19 @@ settlement::settlement(actors::runtime& rt, const settlement_config& cfg, std::u
     std::error_code ec;
     std::filesystem::remove_all(persist_dir, ec); // a fresh run starts from empty logs
   }
-  auto make = [&sys, rp, voters, seed, cfg, persist_dir](std::uint32_t id) {
+  auto make = [&sys, rp, voters, seed, c = cfg, persist_dir](std::uint32_t id) {
     raft::validator_params p;
     p.id = id;
     p.voters = voters;
     p.raft = rp;
     p.seed = actors::derive_seed(seed, 0x5E77'0000'0000'0000ull + id);
-    if (cfg.persist)
+    if (c.persist)
       p.data_dir = (std::filesystem::path{persist_dir} / fmt::format("validator-{}", id)).string();
-    p.snapshot_every = cfg.snapshot_every;
+    p.snapshot_every = c.snapshot_every;
     p.machine = raft::ledger_machine();
     return raft::spawn_validator(sys, std::move(p));
   };
-  auto& g = *impl_->validators;
+  auto& g = *validators;
   for (auto id : voters.voters) {
     g.ids.push_back(id);
     g.handles[id] = make(id);
@@ -201,28 +264,72 @@ settlement::settlement(actors::runtime& rt, const settlement_config& cfg, std::u
   cp.max_batch = cfg.batch;
   cp.batch_window = cfg.batch_window;
   cp.max_attempts = 1000; // until the end of the run, in practice
-  impl_->client = raft::spawn_raft_client(sys, std::move(cp));
-  introduce(g, impl_->client);
+  client = raft::spawn_raft_client(sys, std::move(cp));
+  introduce(g, client);
 
-  impl_->feeder_actor =
-      caf::actor_cast<caf::actor>(sys.spawn(feeder, impl_->client, impl_->submitted));
-  for (const auto& shard : shards)
-    caf::anon_send(caf::actor_cast<actors::exchange_shard_actor>(shard),
-                   actors::md_subscribe{caf::actor_cast<actors::md_listener_actor>(
-                                            impl_->feeder_actor),
-                                        {}, true, false, 0, 0});
+  // Anonymous: the client then keeps its answer (its statistics count it).
+  subscribe(shards, [c = client](std::uint64_t seq, std::string command, std::int64_t) {
+    caf::anon_send(c, actors::raft_submit{seq, std::move(command)});
+  });
 
   if (cfg.crash_leader_at) {
-    chaos_config cc{impl_->validators, impl_->client, cfg.restart_after, make};
-    impl_->chaos_actor = sys.spawn(chaos, std::move(cc));
-    caf::delayed_anon_send(impl_->chaos_actor, *cfg.crash_leader_at, crash_atom::value);
+    chaos_config cc{validators, client, cfg.restart_after, make};
+    chaos_actor = sys.spawn(chaos, std::move(cc));
+    caf::delayed_anon_send(chaos_actor, *cfg.crash_leader_at, crash_atom::value);
   }
+}
+
+void settlement::impl::start_streamlet(const std::vector<caf::actor>& shards,
+                                       std::uint64_t seed) {
+  auto& sys = rt.system();
+  const auto n = cfg.validators;
+  std::vector<streamlet::streamlet_validator_params> params(n);
+  std::vector<crypto::key_pair> keys;
+  std::vector<crypto::public_key> roster;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    keys.push_back(crypto::key_pair::derive(seed, i));
+    roster.push_back(keys.back().public_part());
+  }
+  record = std::make_shared<streamlet::group_record>();
+  const auto origin = clock_ns(rt.start_time());
+  honest.assign(n, true);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    auto& p = params[i];
+    p.protocol.n = n;
+    p.protocol.epoch_duration = cfg.epoch.count();
+    p.protocol.max_block_txs = cfg.max_block_txs;
+    p.id = i;
+    p.keys = keys[i];
+    p.roster = roster;
+    if (auto it = cfg.byzantine.find(i); it != cfg.byzantine.end()) {
+      p.behaviour = *streamlet::behaviour_from_string(it->second);
+      honest[i] = false;
+    }
+    p.origin_ns = origin;
+    p.observer = streamlet::record_into(record);
+  }
+  streamlet_validators = streamlet::spawn_streamlet_group(sys, std::move(params));
+  subscribe(shards, [vs = streamlet_validators, log = submits, origin](
+                        std::uint64_t seq, std::string command, std::int64_t now) {
+    {
+      std::lock_guard<std::mutex> lock{log->mutex};
+      log->at[seq] = now - origin;
+    }
+    // Every validator's pool: whoever leads next proposes it.
+    actors::streamlet_submit tx{{streamlet_tx(seq, command)}};
+    for (const auto& v : vs)
+      caf::anon_send(v, tx);
+  });
 }
 
 settlement::~settlement() = default;
 
 std::vector<caf::actor> settlement::actors() const {
-  std::vector<caf::actor> out{impl_->client, impl_->feeder_actor};
+  std::vector<caf::actor> out{impl_->feeder_actor};
+  if (impl_->client)
+    out.push_back(impl_->client);
+  for (const auto& v : impl_->streamlet_validators)
+    out.push_back(v);
   if (impl_->chaos_actor)
     out.push_back(impl_->chaos_actor);
   std::lock_guard<std::mutex> lock{impl_->validators->mutex};
@@ -233,14 +340,11 @@ std::vector<caf::actor> settlement::actors() const {
   return out;
 }
 
-settlement_result settlement::settle(const std::vector<trade_record>& tape,
-                                     std::chrono::nanoseconds max_wait) {
-  auto& rt = impl_->rt;
-  settlement_result r;
-  r.validators = impl_->cfg.validators;
+settlement_result settlement::impl::settle_raft(settlement_result r,
+                                                std::chrono::nanoseconds max_wait) {
   auto client_stats = [&] {
     auto answers = actors::ask_all<actors::raft_client_stats>(
-        rt, std::vector<caf::actor>{impl_->client}, actors::raft_client_stats_request{});
+        rt, std::vector<caf::actor>{client}, actors::raft_client_stats_request{});
     return answers.front() ? *answers.front() : actors::raft_client_stats{};
   };
   // Every trade the feeder submitted gets an answer; in virtual time the
@@ -250,7 +354,7 @@ settlement_result settlement::settle(const std::vector<trade_record>& tape,
   for (;;) {
     cs = client_stats();
     const auto answered = cs.committed + cs.rejected + cs.gave_up;
-    if (answered >= impl_->submitted->load() && cs.requests >= impl_->submitted->load()) {
+    if (answered >= submitted->load() && cs.requests >= submitted->load()) {
       r.settled = true;
       break;
     }
@@ -258,7 +362,7 @@ settlement_result settlement::settle(const std::vector<trade_record>& tape,
       break;
     rt.run_for(std::min<std::int64_t>(50'000'000, deadline - rt.now()));
   }
-  r.submitted = impl_->submitted->load();
+  r.submitted = submitted->load();
   r.committed = cs.committed;
   r.rejected = cs.rejected;
   r.gave_up = cs.gave_up + (cs.requests - std::min(cs.requests, cs.committed + cs.rejected +
@@ -277,7 +381,7 @@ settlement_result settlement::settle(const std::vector<trade_record>& tape,
   std::vector<caf::actor> live;
   std::vector<std::uint32_t> live_ids;
   {
-    auto& g = *impl_->validators;
+    auto& g = *validators;
     std::lock_guard<std::mutex> lock{g.mutex};
     r.crashed = g.crashed;
     r.restarted = g.restarted;
@@ -291,7 +395,7 @@ settlement_result settlement::settle(const std::vector<trade_record>& tape,
       }
   }
   // Let followers learn the last commit index (one heartbeat or two).
-  rt.run_for(3 * impl_->cfg.heartbeat.count());
+  rt.run_for(3 * cfg.heartbeat.count());
   auto statuses = actors::ask_all<actors::raft_status>(rt, live, actors::raft_status_request{});
   std::vector<actors::raft_status> ok;
   for (auto& s : statuses)
@@ -311,6 +415,133 @@ settlement_result settlement::settle(const std::vector<trade_record>& tape,
     r.state_hash = ok.front().state_hash;
     r.applied_index = ok.front().applied_index;
   }
+
+  return r;
+}
+
+settlement_result settlement::impl::settle_streamlet(settlement_result r,
+                                                     std::chrono::nanoseconds max_wait) {
+  // Until every honest validator has finalized every submitted trade.
+  const auto deadline = rt.now() + max_wait.count();
+  const auto n = static_cast<std::uint32_t>(honest.size());
+  struct view {
+    std::set<std::uint64_t> seqs;
+    raft::settlement_ledger ledger;
+    std::uint64_t blocks = 0;
+    std::uint64_t height = 0;
+  };
+  std::vector<view> views;
+  std::map<std::uint64_t, std::int64_t> finalized_at; ///< seq -> when the last honest one had it
+  auto tally = [&] {
+    views.assign(n, view{});
+    finalized_at.clear();
+    std::lock_guard<std::mutex> lock{record->mutex};
+    for (std::uint32_t v = 0; v < n; ++v) {
+      if (!honest[v])
+        continue;
+      auto it = record->finalized.find(v);
+      if (it == record->finalized.end())
+        continue;
+      for (const auto& f : it->second) {
+        ++views[v].blocks;
+        views[v].height = std::max(views[v].height, f.blk->height);
+        for (const auto& tx : f.blk->txs) {
+          // Not a trade (a Byzantine leader's filler), or already settled
+          // from an earlier block of this chain: skipped.
+          auto seq = streamlet_seq(tx);
+          if (!seq)
+            continue;
+          auto decoded = raft::decode_settlement_command(std::string_view{tx}.substr(8));
+          auto* trades =
+              decoded ? std::get_if<std::vector<raft::trade_record>>(&*decoded.value) : nullptr;
+          if (!trades || !views[v].seqs.insert(*seq).second)
+            continue;
+          views[v].ledger.settle(*trades);
+          auto& at = finalized_at[*seq];
+          at = std::max(at, f.at);
+        }
+      }
+    }
+  };
+  for (;;) {
+    tally();
+    bool all = true;
+    for (std::uint32_t v = 0; v < n; ++v)
+      all = all && (!honest[v] || views[v].seqs.size() >= submitted->load());
+    if (all) {
+      r.settled = true;
+      break;
+    }
+    if (rt.now() >= deadline)
+      break;
+    rt.run_for(std::min<std::int64_t>(cfg.epoch.count(), deadline - rt.now()));
+  }
+  r.submitted = submitted->load();
+  std::optional<std::uint64_t> settled_everywhere;
+  r.replicas_agree = true;
+  std::string first_hash;
+  for (std::uint32_t v = 0; v < n; ++v) {
+    if (!honest[v])
+      continue;
+    const auto hash = raft::to_hex(views[v].ledger.state_hash());
+    if (first_hash.empty())
+      first_hash = hash;
+    r.replicas_agree = r.replicas_agree && hash == first_hash;
+    const auto count = views[v].seqs.size();
+    settled_everywhere = std::min<std::uint64_t>(settled_everywhere.value_or(count), count);
+    r.applied_index = std::max<std::uint64_t>(r.applied_index, views[v].height);
+  }
+  r.state_hash = first_hash;
+  r.committed = settled_everywhere.value_or(0);
+  r.gave_up = r.submitted - std::min(r.submitted, r.committed);
+  // Finality latency: from the feeder's submission to the last honest
+  // validator's finalization of the block holding the trade.
+  std::vector<std::int64_t> lat;
+  {
+    std::lock_guard<std::mutex> lock{submits->mutex};
+    for (const auto& [seq, at] : finalized_at)
+      if (auto it = submits->at.find(seq); it != submits->at.end())
+        lat.push_back(at - it->second);
+  }
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double q) {
+    return lat.empty() ? 0
+                       : lat[std::min(lat.size() - 1,
+                                      static_cast<std::size_t>(q * static_cast<double>(lat.size())))];
+  };
+  r.latency_p50_ns = pct(0.5);
+  r.latency_p90_ns = pct(0.9);
+  r.latency_p99_ns = pct(0.99);
+  r.latency_max_ns = lat.empty() ? 0 : lat.back();
+  if (!finalized_at.empty()) {
+    std::int64_t first = INT64_MAX, last = 0;
+    for (const auto& [seq, at] : finalized_at) {
+      first = std::min(first, at);
+      last = std::max(last, at);
+    }
+    if (last > first)
+      r.committed_per_second = static_cast<double>(r.committed) * 1e9 / static_cast<double>(last - first);
+  }
+  {
+    std::lock_guard<std::mutex> lock{record->mutex};
+    std::set<std::pair<std::uint32_t, std::string>> seen;
+    for (const auto& e : record->evidence)
+      if (seen.emplace(e.ev.culprit, std::string{streamlet::to_string(e.ev.kind)}).second)
+        r.misbehaviour.push_back(fmt::format("validator {}: {} (epoch {}, reported by {})",
+                                             e.ev.culprit, streamlet::to_string(e.ev.kind),
+                                             e.ev.epoch, e.reporter));
+  }
+  return r;
+}
+
+settlement_result settlement::settle(const std::vector<trade_record>& tape,
+                                     std::chrono::nanoseconds max_wait) {
+  settlement_result r;
+  r.protocol = impl_->cfg.protocol == settlement_protocol::streamlet ? "streamlet" : "raft";
+  r.validators = impl_->cfg.validators;
+  r = impl_->cfg.protocol == settlement_protocol::streamlet
+          ? impl_->settle_streamlet(std::move(r), max_wait)
+          : impl_->settle_raft(std::move(r), max_wait);
 
   // The ledger of the tape itself: the same trades, settled in one go.
   raft::settlement_ledger expected;

@@ -1,6 +1,7 @@
 #pragma once
 
-/// Trade settlement on a Raft validator group, for `marketsim run` with a
+/// Trade settlement on a validator group (Raft, or Streamlet with
+/// Byzantine validators), for `marketsim run` with a
 /// `settlement:` section (scenario.hpp): the validators with the settlement
 /// ledger as their state machine, a client that finds the leader, a feeder
 /// that submits every trade the shards print, and the scheduled leader
@@ -26,6 +27,7 @@ namespace marketsim::app {
 struct trade_record;
 
 struct settlement_result {
+  std::string protocol; ///< raft | streamlet
   std::uint32_t validators = 0;
   std::uint64_t submitted = 0; ///< trades the feeder submitted
   std::uint64_t committed = 0;
@@ -55,6 +57,9 @@ struct settlement_result {
   bool matches_tape = false;
   std::string tape_hash;
   bool settled = false; ///< every submitted trade got an answer in time
+  /// Streamlet: misbehaviour the honest validators proved (one line per
+  /// culprit and offence).
+  std::vector<std::string> misbehaviour;
 };
 
 class settlement {

@@ -670,7 +670,7 @@ TEST_CASE("A settlement section parses with its defaults, and bad values name th
   };
   CHECK(bad("  protocol: paxos\n") ==
         "bad.yaml:" + std::to_string(std::stoi(line) + 1) +
-            ": 'protocol' must be raft (the only settlement protocol yet), got 'paxos'");
+            ": 'protocol' must be raft or streamlet, got 'paxos'");
   CHECK(bad("  validators: 0\n").find("'validators' must be 1 .. 15, got 0") !=
         std::string::npos);
   CHECK(bad("  election_timeout: [300ms, 300ms]\n")
@@ -703,4 +703,29 @@ TEST_CASE("A shard's price band is optional, off by default, never negative",
   CHECK(error_of(good_with("  - symbols: [ACME]\n",
                            "  - symbols: [ACME]\n    price_band_bps: -1\n")) ==
         "bad.yaml:23: 'price_band_bps' must not be negative, got -1");
+TEST_CASE("A streamlet settlement takes its own keys and refuses raft's", "[scenario][settlement]") {
+  temp_file ok{"bft.yaml", good_yaml + "settlement:\n  protocol: streamlet\n  validators: 7\n"
+                                       "  epoch: 200ms\n  max_block_txs: 50\n"
+                                       "  byzantine: {5: silent, 6: equivocate}\n"};
+  const auto s = load_scenario(ok.path(), registry).settlement;
+  REQUIRE(s);
+  CHECK(s->protocol == settlement_protocol::streamlet);
+  CHECK(s->validators == 7);
+  CHECK(s->epoch == 200ms);
+  CHECK(s->max_block_txs == 50);
+  CHECK(s->byzantine == std::map<std::uint32_t, std::string>{{5, "silent"}, {6, "equivocate"}});
+
+  auto bad = [&](const std::string& section) {
+    return error_of(good_yaml + "settlement:\n" + section);
+  };
+  CHECK(bad("  protocol: streamlet\n  heartbeat: 20ms\n")
+            .find("'heartbeat' is a raft setting (protocol: streamlet)") != std::string::npos);
+  CHECK(bad("  epoch: 1s\n").find("'epoch' is a streamlet setting (protocol: raft)") !=
+        std::string::npos);
+  CHECK(bad("  protocol: streamlet\n  validators: 4\n  byzantine: {4: silent}\n")
+            .find("'byzantine': there is no validator 4 (ids are 0 .. 3)") != std::string::npos);
+  CHECK(bad("  protocol: streamlet\n  byzantine: {0: lazy}\n")
+            .find("'byzantine': unknown behaviour 'lazy'") != std::string::npos);
+  CHECK(bad("  protocol: streamlet\n  validators: 1\n  byzantine: {0: silent}\n")
+            .find("at least one validator must be honest") != std::string::npos);
 }

@@ -112,3 +112,37 @@ TEST_CASE("the leader crashes mid-run: a new one within two election timeouts, n
   CHECK(again.settlement->state_hash == s.state_hash);
   CHECK(again.settlement->failover_ns == s.failover_ns);
 }
+
+TEST_CASE("settlement on Streamlet with an equivocating validator: every honest validator "
+          "finalizes every trade, their ledgers equal the tape's, and the equivocator is "
+          "proved guilty",
+          "[settlement][streamlet]") {
+  out_dir out;
+  auto sc = parse_scenario(scenario_yaml(out.path.string(),
+                                         "  protocol: streamlet\n  validators: 4\n"
+                                         "  epoch: 100ms\n  byzantine: {2: equivocate}\n"),
+                           "settle.yaml", registry);
+  auto r = run_scenario(sc, registry);
+  REQUIRE(r.settlement);
+  const auto& s = *r.settlement;
+  CHECK(s.protocol == "streamlet");
+  REQUIRE(r.tape.size() > 100);
+  CHECK(s.settled);
+  CHECK(s.submitted == r.tape.size());
+  CHECK(s.committed == r.tape.size());
+  CHECK(s.replicas_agree);
+  CHECK(s.matches_tape);
+  // Finality needs the block's epoch and two more notarized after it.
+  CHECK(s.latency_p50_ns >= 100'000'000);
+  REQUIRE_FALSE(s.misbehaviour.empty());
+  for (const auto& m : s.misbehaviour) {
+    INFO(m);
+    CHECK(m.rfind("validator 2:", 0) == 0); // only the Byzantine one is accused
+  }
+  // The same ledger as Raft settles for the same market and seed.
+  auto raft_sc = parse_scenario(scenario_yaml(out.path.string(), "  validators: 3\n"),
+                                "settle.yaml", registry);
+  auto raft = run_scenario(raft_sc, registry);
+  REQUIRE(raft.settlement);
+  CHECK(raft.settlement->state_hash == s.state_hash);
+}

@@ -703,6 +703,8 @@ TEST_CASE("A shard's price band is optional, off by default, never negative",
   CHECK(error_of(good_with("  - symbols: [ACME]\n",
                            "  - symbols: [ACME]\n    price_band_bps: -1\n")) ==
         "bad.yaml:23: 'price_band_bps' must not be negative, got -1");
+}
+
 TEST_CASE("A streamlet settlement takes its own keys and refuses raft's", "[scenario][settlement]") {
   temp_file ok{"bft.yaml", good_yaml + "settlement:\n  protocol: streamlet\n  validators: 7\n"
                                        "  epoch: 200ms\n  max_block_txs: 50\n"

@@ -642,7 +642,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     err << "marketsim: bench needs a subcommand: book, shard or virtual (see --help)\n";
   else
     err << "marketsim: a subcommand is required: run, node, validator, raft-bench, "
-           "experiment, strategies or bench (see --help)\n";
+           "consensus, experiment, strategies or bench (see --help)\n";
   return exit_usage;
 }
 

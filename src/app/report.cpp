@@ -220,7 +220,25 @@ void print_summary(std::ostream& out, const run_result& r) {
   print_settlement_summary(out, r);
 }
 
+void print_price_consensus_summary(std::ostream& out, const run_result& r) {
+  if (!r.price_consensus)
+    return;
+  const auto& x = *r.price_consensus;
+  out << fmt::format("\nconsensus prices (streamlet, {} validators) for {}: {} finalized, "
+                     "first {}, last {} (epoch {})\n",
+                     x.validators, x.symbol, x.finalized_prices, x.first_price, x.last_price,
+                     x.last_epoch);
+  for (const auto& s : r.symbols)
+    if (s.name == x.symbol)
+      out << fmt::format("  {} requests rejected at the shard (all reasons, the band's "
+                         "among them)\n",
+                         s.rejects);
+  for (const auto& m : x.misbehaviour)
+    out << "  misbehaviour proved: " << m << "\n";
+}
+
 void print_settlement_summary(std::ostream& out, const run_result& r) {
+  print_price_consensus_summary(out, r);
   if (!r.settlement)
     return;
   const auto& x = *r.settlement;
@@ -456,6 +474,14 @@ std::string summary_json(const run_result& r) {
         n.dropped(), n.unroutable(), n.unserializable, n.unplaced_senders, n.anonymous,
         n.refused_requests, n.events, n.settled ? "true" : "false",
         json_number(seconds(n.settle_time)));
+  }
+  if (r.price_consensus) {
+    const auto& x = *r.price_consensus;
+    out += fmt::format(",\n  \"price_consensus\": {{\"symbol\": {}, \"validators\": {}, "
+                       "\"finalized_prices\": {}, \"first_price\": {}, \"last_price\": {}, "
+                       "\"last_epoch\": {}, \"misbehaviour\": {}}}",
+                       json_string(x.symbol), x.validators, x.finalized_prices, x.first_price,
+                       x.last_price, x.last_epoch, json_strings(x.misbehaviour));
   }
   if (r.settlement) {
     const auto& x = *r.settlement;

@@ -637,6 +637,21 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
       quit.actors.push_back(a);
   }
 
+  // Consensus prices: Streamlet price validators feeding one shard's band.
+  std::unique_ptr<price_consensus> pricing;
+  if (sc.price_consensus) {
+    const auto& pc = *sc.price_consensus;
+    std::size_t shard = 0;
+    for (std::size_t i = 0; i < sc.shards.size(); ++i)
+      for (const auto& name : sc.shards[i].symbols)
+        if (name == pc.symbol)
+          shard = i;
+    pricing = std::make_unique<price_consensus>(rt, pc, sc,
+                                                caf::actor_cast<caf::actor>(shards[shard]));
+    for (auto& a : pricing->actors())
+      quit.actors.push_back(a);
+  }
+
   // The recorder subscribes before any agent exists, so it sees every trade.
   auto data = std::make_shared<recording>();
   recorder_config rcfg{sc.symbols.size(), start_ns, sc.l1_sample.count()};
@@ -803,6 +818,8 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
   result.tape = make_tape(sc, std::move(data->trades), start_ns);
   result.l1 = std::move(data->samples);
   std::erase_if(result.l1, [&](const l1_sample& x) { return x.time_ns > end_ns; });
+  if (pricing)
+    result.price_consensus = pricing->result();
   if (settling) {
     // The shards have printed their last trade (answered stats_request
     // above); the feeder's submissions are in flight to the validators.

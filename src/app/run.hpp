@@ -7,6 +7,7 @@
 /// plain results.
 
 #include "app/scenario.hpp"
+#include "app/price_consensus.hpp"
 #include "app/settlement.hpp"
 #include "market/types.hpp"
 
@@ -195,6 +196,8 @@ struct run_result {
   std::optional<network_result> network;
   /// With a `settlement:` section only.
   std::optional<settlement_result> settlement;
+  /// With a `price_consensus:` section only.
+  std::optional<price_consensus_result> price_consensus;
   /// Across hosts only (run_scenario_on_hosts): the remote hosts, in the
   /// order given; whatever none of them holds ran on the starting host.
   std::vector<host_result> hosts;

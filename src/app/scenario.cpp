@@ -1586,7 +1586,8 @@ public:
       fail(root, "a scenario must be a map (seed, duration, symbols, shards, agents)");
     check_map(root, "the scenario",
               {"name", "clock", "seed", "duration", "output", "scheduler", "symbols",
-               "shards", "fundamentals", "agents", "network", "deployment", "settlement"});
+               "shards", "fundamentals", "agents", "network", "deployment", "settlement",
+               "price_consensus"});
     const std::string what = "the scenario";
     scenario sc;
     sc.file = file_;
@@ -1642,7 +1643,81 @@ public:
       sc.deployment = deployment(dep, sc);
     if (auto st = root["settlement"])
       sc.settlement = settlement(st, sc);
+    if (auto pc = root["price_consensus"])
+      sc.price_consensus = price_consensus(pc, sc);
     return sc;
+  }
+
+  /// Validator id -> Byzantine behaviour (`extra`: names beyond byzantine.hpp's).
+  std::map<std::uint32_t, std::string> byzantine_map(const YAML::Node& b, std::uint32_t validators,
+                                                     const std::vector<std::string>& extra) const {
+    std::map<std::uint32_t, std::string> out;
+    if (!b.IsMap())
+      fail(b, "'byzantine' must be a map of validator id (from 0): behaviour");
+    for (const auto& kv : b) {
+      auto id = non_negative(kv.first, "byzantine");
+      if (static_cast<std::uint64_t>(id) >= validators)
+        fail(kv.first, "'byzantine': there is no validator " + std::to_string(id) +
+                           " (ids are 0 .. " + std::to_string(validators - 1) + ")");
+      auto name = scalar(kv.second, "byzantine");
+      const bool known = consensus::bft::streamlet::behaviour_from_string(name) ||
+                         std::find(extra.begin(), extra.end(), name) != extra.end();
+      if (!known)
+        fail(kv.second, "'byzantine': unknown behaviour '" + name +
+                            "' (crash, silent, equivocate, vote_invalid, forge, "
+                            "selective_delay, fake_txs, double_spend" +
+                            (extra.empty() ? std::string{} : ", " + extra.front()) + ")");
+      out[static_cast<std::uint32_t>(id)] = name;
+    }
+    if (out.size() == validators)
+      fail(b, "'byzantine': at least one validator must be honest");
+    return out;
+  }
+
+  /// The `price_consensus:` section (see "Consensus prices" in scenario.hpp).
+  price_consensus_config price_consensus(const YAML::Node& node, const scenario& sc) const {
+    check_map(node, "price_consensus",
+              {"symbol", "validators", "epoch", "sources", "noise_bps", "step_bps",
+               "min_sources", "byzantine"});
+    price_consensus_config c;
+    c.line = node.Mark().line + 1;
+    auto sym = required(node, "symbol", "price_consensus");
+    c.symbol = known_symbol(sym, "symbol", sc.symbols);
+    const auto index = sc.symbol_index(c.symbol);
+    bool banded = false;
+    for (const auto& shard : sc.shards)
+      for (const auto& name : shard.symbols)
+        if (name == c.symbol)
+          banded = shard.price_band_bps > 0;
+    if (!banded)
+      fail(sym, "the shard of '" + c.symbol +
+                    "' needs a price_band_bps: the band the consensus price sets");
+    (void) index;
+    auto count = [&](const char* key, std::int64_t lo, std::int64_t hi, auto& field) {
+      if (auto v = node[key]) {
+        auto n = non_negative(v, key);
+        if (n < lo || n > hi)
+          fail(v, std::string{"'"} + key + "' must be " + std::to_string(lo) + " .. " +
+                      std::to_string(hi) + ", got " + std::to_string(n));
+        field = static_cast<std::remove_reference_t<decltype(field)>>(n);
+      }
+    };
+    count("validators", 1, 31, c.validators);
+    count("sources", 1, 64, c.sources);
+    count("noise_bps", 0, 10'000, c.noise_bps);
+    count("step_bps", 0, 10'000, c.step_bps);
+    count("min_sources", 1, 64, c.min_sources);
+    if (c.min_sources > c.sources)
+      fail(node["min_sources"] ? node["min_sources"] : node,
+           "'min_sources' (" + std::to_string(c.min_sources) + ") exceeds 'sources' (" +
+               std::to_string(c.sources) + ")");
+    if (auto e = node["epoch"])
+      c.epoch = positive_duration(e, "epoch");
+    if (auto b = node["byzantine"])
+      c.byzantine = byzantine_map(b, c.validators, {"shift_price"});
+    if (sc.deployment)
+      fail(node, "'price_consensus' does not combine with 'deployment' yet");
+    return c;
   }
 
   /// The `settlement:` section (see "Settlement" in scenario.hpp).
@@ -1723,24 +1798,8 @@ public:
       c.persist = boolean(p, "persist");
     if (auto k = node["snapshot_every"])
       c.snapshot_every = static_cast<std::uint64_t>(non_negative(k, "snapshot_every"));
-    if (auto b = node["byzantine"]) {
-      if (!b.IsMap())
-        fail(b, "'byzantine' must be a map of validator id (from 0): behaviour");
-      for (const auto& kv : b) {
-        auto id = non_negative(kv.first, "byzantine");
-        if (static_cast<std::uint64_t>(id) >= c.validators)
-          fail(kv.first, "'byzantine': there is no validator " + std::to_string(id) +
-                             " (ids are 0 .. " + std::to_string(c.validators - 1) + ")");
-        auto name = scalar(kv.second, "byzantine");
-        if (!consensus::bft::streamlet::behaviour_from_string(name))
-          fail(kv.second, "'byzantine': unknown behaviour '" + name +
-                              "' (crash, silent, equivocate, vote_invalid, forge, "
-                              "selective_delay, fake_txs, double_spend)");
-        c.byzantine[static_cast<std::uint32_t>(id)] = name;
-      }
-      if (c.byzantine.size() == c.validators)
-        fail(b, "'byzantine': at least one validator must be honest");
-    }
+    if (auto b = node["byzantine"])
+      c.byzantine = byzantine_map(b, c.validators, {});
     if (sc.deployment)
       fail(node, "'settlement' does not combine with 'deployment' yet (the validators "
                  "run in the process that starts the run)");

@@ -60,6 +60,7 @@
 /// network: {...}           # optional; see "Network" below
 /// deployment: {...}        # optional; see "Deployment" below
 /// settlement: {...}        # optional; see "Settlement" below
+/// price_consensus: {...}   # optional; see "Consensus prices" below
 /// ```
 ///
 /// Shards take `site: <site>` too (`- {symbols: [ACME], site: node_1}`).
@@ -225,6 +226,29 @@
 /// The validators run next to the recorder, outside any `network:` (they
 /// settle, they do not trade); settlement does not combine with
 /// `deployment:` yet.
+///
+/// ## Consensus prices
+///
+/// Streamlet price validators agree every epoch on a reference price of one
+/// symbol from simulated feeds (a random walk from the symbol's reference
+/// price, several noisy sources; the epoch's leader proposes their median,
+/// the others check it against their own view). Each finalized price moves
+/// the band of the shard that trades the symbol (its `price_band_bps`,
+/// required): orders priced outside it are rejected with
+/// outside_price_band.
+///
+/// ```yaml
+/// price_consensus:
+///   symbol: ACME           # required; its shard must have price_band_bps
+///   validators: 4          # optional; 1 .. 31 (default 4)
+///   epoch: 500ms           # optional; epoch duration
+///   sources: 5             # optional; feed sources, >= 1
+///   noise_bps: 5           # optional; a source's noise around the walk
+///   step_bps: 10           # optional; the walk's step per epoch
+///   min_sources: 3         # optional; valid sources a proposal needs
+///   byzantine: {3: equivocate}  # optional; id -> a behaviour as in
+///                          # settlement, or shift_price (a leader 3% off)
+/// ```
 ///
 /// Without `deployment:`, `--hosts` puts every shard on the first host and
 /// the agent groups round-robin on the others (on the first if alone).
@@ -604,6 +628,21 @@ struct deployment_config {
   friend bool operator==(const deployment_config&, const deployment_config&) = default;
 };
 
+/// The `price_consensus:` section (see "Consensus prices" above).
+struct price_consensus_config {
+  std::string symbol;
+  std::uint32_t validators = 4;
+  std::chrono::nanoseconds epoch{std::chrono::milliseconds{500}};
+  std::uint32_t sources = 5;
+  std::int64_t noise_bps = 5;
+  std::int64_t step_bps = 10;
+  std::uint32_t min_sources = 3;
+  std::map<std::uint32_t, std::string> byzantine; ///< validator id (from 0) -> behaviour
+  int line = 0;
+
+  friend bool operator==(const price_consensus_config&, const price_consensus_config&) = default;
+};
+
 enum class settlement_protocol { raft, streamlet };
 
 struct settlement_config {
@@ -656,6 +695,8 @@ struct scenario {
   std::optional<deployment_config> deployment;
   /// The `settlement:` section; none: trades are not settled.
   std::optional<settlement_config> settlement;
+  /// The `price_consensus:` section; none: no consensus prices.
+  std::optional<price_consensus_config> price_consensus;
 
   /// Index of `name` in `symbols`; throws std::out_of_range when absent
   /// (cannot happen for a validated scenario's own names).

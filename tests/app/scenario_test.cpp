@@ -455,7 +455,7 @@ TEST_CASE("Missing required keys name the key and the map's line", "[scenario]")
   CHECK(error_of(good_with("agents:", "agentz:")) ==
         "bad.yaml:32: unknown key 'agentz' in the scenario (allowed: name, clock, seed, "
         "duration, output, scheduler, symbols, shards, fundamentals, agents, network, "
-        "deployment, settlement)");
+        "deployment, settlement, price_consensus)");
 }
 
 TEST_CASE("Wrong types are reported at the value", "[scenario]") {
@@ -730,4 +730,26 @@ TEST_CASE("A streamlet settlement takes its own keys and refuses raft's", "[scen
             .find("'byzantine': unknown behaviour 'lazy'") != std::string::npos);
   CHECK(bad("  protocol: streamlet\n  validators: 1\n  byzantine: {0: silent}\n")
             .find("at least one validator must be honest") != std::string::npos);
+}
+
+TEST_CASE("A price_consensus section needs a banded shard for its symbol",
+          "[scenario][price_consensus]") {
+  const auto banded = good_with("  - symbols: [ACME]\n",
+                                "  - symbols: [ACME]\n    price_band_bps: 500\n");
+  temp_file ok{"pc.yaml", banded + "price_consensus:\n  symbol: ACME\n  validators: 5\n"
+                                   "  epoch: 1s\n  byzantine: {4: shift_price}\n"};
+  const auto pc = load_scenario(ok.path(), registry).price_consensus;
+  REQUIRE(pc);
+  CHECK(pc->symbol == "ACME");
+  CHECK(pc->validators == 5);
+  CHECK(pc->epoch == 1s);
+  CHECK(pc->byzantine.at(4) == "shift_price");
+  CHECK(error_of(good_yaml + "price_consensus:\n  symbol: ACME\n")
+            .find("the shard of 'ACME' needs a price_band_bps") != std::string::npos);
+  CHECK(error_of(banded + "price_consensus:\n  symbol: NOPE\n").find("unknown symbol 'NOPE'") !=
+        std::string::npos);
+  CHECK(error_of(banded + "price_consensus:\n  symbol: ACME\n  sources: 2\n")
+            .find("'min_sources' (3) exceeds 'sources' (2)") != std::string::npos);
+  CHECK(error_of(banded + "price_consensus:\n  symbol: ACME\n  byzantine: {0: lazy}\n")
+            .find("unknown behaviour 'lazy'") != std::string::npos);
 }

@@ -146,3 +146,37 @@ TEST_CASE("settlement on Streamlet with an equivocating validator: every honest 
   REQUIRE(raft.settlement);
   CHECK(raft.settlement->state_hash == s.state_hash);
 }
+
+TEST_CASE("consensus prices: Streamlet price validators finalize prices near the symbol's "
+          "reference, the shard's band rejects orders outside it, and a lying leader is proved",
+          "[price_consensus][streamlet]") {
+  out_dir out;
+  auto yaml = [&](bool consensus) {
+    auto text = scenario_yaml(out.path.string(), "  validators: 3\n");
+    text = text.substr(0, text.find("settlement:\n"));
+    text.replace(text.find("  - symbols: [AAA]\n"), 19,
+                 "  - symbols: [AAA]\n    price_band_bps: 20\n");
+    text.replace(text.find("duration: 3s"), 12, "duration: 10s");
+    if (consensus)
+      text += "price_consensus:\n  symbol: AAA\n  validators: 4\n  epoch: 250ms\n"
+              "  step_bps: 30\n  byzantine: {3: shift_price}\n";
+    return text;
+  };
+  auto with = run_scenario(parse_scenario(yaml(true), "prices.yaml", registry), registry);
+  auto without = run_scenario(parse_scenario(yaml(false), "prices.yaml", registry), registry);
+  REQUIRE(with.price_consensus);
+  CHECK_FALSE(without.price_consensus);
+  const auto& p = *with.price_consensus;
+  CHECK(p.symbol == "AAA");
+  CHECK(p.finalized_prices >= 30); // 40 epochs, finality one or two behind
+  CHECK(p.first_price > 9'000);
+  CHECK(p.first_price < 11'000);
+  // The band (0.2% around the consensus price) bites: more rejects on AAA than
+  // the same market without consensus prices (where the band never moves).
+  CHECK(with.symbols.at(0).rejects > without.symbols.at(0).rejects);
+  REQUIRE_FALSE(p.misbehaviour.empty());
+  for (const auto& m : p.misbehaviour) {
+    INFO(m);
+    CHECK(m.rfind("validator 3:", 0) == 0);
+  }
+}

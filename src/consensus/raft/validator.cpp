@@ -408,6 +408,17 @@ caf::behavior validator(validator_ptr self, validator_params params) {
   st.core = std::make_unique<node>(st.params.id, st.params.voters, st.params.raft,
                                    st.params.seed, now_ns(self), std::move(restored));
   arm(self, st.core->wake_at());
+  // Anything else (an unknown type, a payload that did not deserialize and
+  // arrives empty, a message for another role) is logged in one bounded
+  // line and answered with unexpected_message; the validator goes on.
+  self->set_default_handler([](caf::scheduled_actor* ptr,
+                               caf::message_view& msg) -> caf::result<caf::message> {
+    auto text = caf::to_string(msg.content());
+    if (text.size() > 160)
+      text = text.substr(0, 160) + "...";
+    spdlog::warn("raft validator (actor {}): unexpected message {} rejected", ptr->id(), text);
+    return caf::make_error(caf::sec::unexpected_message);
+  });
 
   return {
       [self](const raft_peers& p) {

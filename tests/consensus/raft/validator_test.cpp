@@ -293,6 +293,31 @@ TEST_CASE("three validators elect one leader and replicate an order stream; ever
   check_agreement(*c.obs, {1, 2, 3}, sent);
 }
 
+TEST_CASE("a validator rejects a message it does not understand and keeps working",
+          "[raft][validator]") {
+  cluster c;
+  c.start();
+  c.rt.run_for(1000 * ms);
+  auto leaders = c.leaders();
+  REQUIRE(leaders.size() == 1);
+  auto errors = std::make_shared<int>(0);
+  // A plain string and an order request of the market: neither is Raft's.
+  auto v = c.validators.at(leaders.front());
+  auto asker = c.rt.system().spawn([v, errors](caf::event_based_actor* self) {
+    self->request(v, caf::infinite, std::string{"hello"})
+        .then([](const std::string&) {}, [errors](caf::error&) { ++*errors; });
+    self->request(v, caf::infinite, market::order_request{})
+        .then([](const market::order_request&) {}, [errors](caf::error&) { ++*errors; });
+  });
+  c.rt.drain();
+  CHECK(*errors == 2);
+  caf::send_as(c.user_actor, v, raft_submit{1, order_k(1)});
+  c.rt.run_for(100 * ms);
+  REQUIRE(c.obs->replies.count(1) == 1);
+  CHECK(c.obs->replies.at(1).status == raft_submit_status::committed);
+  c.rt.shutdown({asker});
+}
+
 TEST_CASE("a follower redirects a client to the leader, which answers only after commit",
           "[raft][validator]") {
   cluster c;

@@ -93,6 +93,21 @@ struct finalized_price {
   friend bool operator==(const finalized_price&, const finalized_price&) = default;
 };
 
+/// Halts trading on a shard (every symbol), e.g. when a group of validators
+/// has agreed on it by Byzantine broadcast: from then on new orders and
+/// modifies are rejected with reject_reason::trading_halted; cancels still
+/// work, and resting orders stay (the halt is a pause, not a clean-up).
+struct trading_halt {
+  std::string reason;
+
+  friend bool operator==(const trading_halt&, const trading_halt&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trading_halt& x) {
+  return f(caf::meta::type_name("marketsim.trading_halt"), x.reason);
+}
+
 /// An exchange shard: owns the order books of a set of symbols.
 using exchange_shard_actor = caf::typed_actor<
     caf::replies_to<new_order>::with<order_reply>,
@@ -106,6 +121,7 @@ using exchange_shard_actor = caf::typed_actor<
     caf::replies_to<stats_request>::with<shard_stats>,
     caf::reacts_to<end_of_day>,
     caf::reacts_to<finalized_price>,
+    caf::reacts_to<trading_halt>,
     caf::reacts_to<l2_publish_tick>>;
 
 template <class Inspector>

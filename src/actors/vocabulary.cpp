@@ -44,6 +44,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<l2_publish_tick>("marketsim.l2_publish_tick");
   cfg.add_message_type<end_of_day>("marketsim.end_of_day");
   cfg.add_message_type<finalized_price>("marketsim.finalized_price");
+  cfg.add_message_type<trading_halt>("marketsim.trading_halt");
 
   // -- signals
   cfg.add_message_type<signal_message>("marketsim.signal_message");

@@ -200,6 +200,7 @@ caf::behavior shard_relay(relay_ptr self, caf::actor shard, std::uint32_t index)
       [self](actors::finalized_price& x) {
         return self->delegate(self->state.shard, x);
       },
+      [self](actors::trading_halt& x) { return self->delegate(self->state.shard, x); },
       [self](actors::l2_publish_tick& x) { return self->delegate(self->state.shard, x); },
   };
 }

@@ -69,6 +69,8 @@ struct shard_state {
   /// The price band of each symbol, indexed by symbol id; empty when the
   /// band is off (shard_params::price_band_bps == 0).
   std::vector<price_band_guard> bands;
+  /// Set by a trading_halt: new orders and modifies are rejected.
+  bool halted = false;
 
   std::uint64_t next_sequence = 1;
   std::uint64_t requests = 0;
@@ -279,6 +281,9 @@ actors::order_reply run_new_order(shard_ptr self, const actors::new_order& x) {
   if (!well_formed(req)) {
     reply.events.push_back(
         rejection(reject_reason::malformed_request, req.symbol, req.id, req.owner));
+  } else if (st.halted) {
+    reply.events.push_back(rejection(reject_reason::trading_halted, req.symbol, req.id,
+                                     req.owner, req.side));
   } else if (has_limit && st.outside_band(req.symbol, req.price)) {
     reply.events.push_back(rejection(reject_reason::outside_price_band, req.symbol,
                                      req.id, req.owner, req.side));
@@ -517,7 +522,10 @@ actors::exchange_shard_actor::behavior_type exchange_shard(shard_ptr self,
         auto& st = self->state;
         ++st.requests;
         actors::order_reply reply{x.client_order_id, x.request.id, {}};
-        if (st.outside_band(x.request.symbol, x.request.new_price))
+        if (st.halted)
+          st.events.push_back(rejection(reject_reason::trading_halted, x.request.symbol,
+                                        x.request.id, x.owner));
+        else if (st.outside_band(x.request.symbol, x.request.new_price))
           st.events.push_back(rejection(reject_reason::outside_price_band,
                                         x.request.symbol, x.request.id, x.owner));
         else
@@ -552,6 +560,12 @@ actors::exchange_shard_actor::behavior_type exchange_shard(shard_ptr self,
         publish_l1(self);
       },
       [self](const actors::finalized_price& x) { move_band(self, x); },
+      [self](const actors::trading_halt& x) {
+        auto& st = self->state;
+        if (!st.halted)
+          spdlog::warn("exchange shard {}: trading halted ({})", st.index, x.reason);
+        st.halted = true;
+      },
       [self](const actors::l2_publish_tick&) { publish_l2(self); },
   };
 }

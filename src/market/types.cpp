@@ -90,6 +90,8 @@ std::string_view to_string(reject_reason x) {
     return "malformed_request";
   case reject_reason::outside_price_band:
     return "outside_price_band";
+  case reject_reason::trading_halted:
+    return "trading_halted";
   case reject_reason::venue_unreachable:
     return "venue_unreachable";
   }

@@ -67,6 +67,8 @@ enum class reject_reason : std::uint8_t {
   outside_price_band, ///< price too far from the latest finalized consensus price
   // -- runs across hosts (distributed/shard_relay.hpp) --
   venue_unreachable, ///< the shard's host was lost with the request in flight, or before
+  // -- a halt decided by the validators (actors::trading_halt) --
+  trading_halted, ///< the shard is halted: no new order or modify
 };
 
 enum class cancel_reason : std::uint8_t {

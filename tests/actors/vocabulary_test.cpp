@@ -412,6 +412,7 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(l2_publish_tick{}, "marketsim.l2_publish_tick");
   fx.check(end_of_day{}, "marketsim.end_of_day");
   fx.check(finalized_price{97, 98, 99}, "marketsim.finalized_price");
+  fx.check(trading_halt{"circuit breaker"}, "marketsim.trading_halt");
 
   // -- signals
   fx.check(signal_message{"momentum", 121, -0.5, 122, 123}, "marketsim.signal_message");

@@ -769,3 +769,28 @@ TEST_CASE_METHOD(shard_fixture, "price band: a negative width is refused at spaw
   CHECK_THROWS_AS(market::spawn_exchange_shard(sys, std::move(params)),
                   std::invalid_argument);
 }
+
+TEST_CASE_METHOD(shard_fixture, "a trading halt rejects new orders and modifies with a reason; "
+                 "cancels still work and resting orders stay",
+                 "[exchange_shard][halt]") {
+  auto shard = spawn_shard(0);
+  auto reject_of = [](const actors::order_reply& r) {
+    REQUIRE(r.events.size() == 1);
+    CHECK(r.events[0].kind == event_kind::rejected);
+    return r.events[0].reject;
+  };
+  auto resting = submit(shard, order(1, aaa, side::sell, 10'100, 5));
+  REQUIRE(accepted(resting));
+  caf::anon_send(shard, actors::trading_halt{"validators decided a halt"});
+  sched.run();
+  auto refused = submit(shard, order(2, aaa, side::buy, 10'100, 1));
+  CHECK(reject_of(refused) == reject_reason::trading_halted);
+  CHECK(reject_of(submit(shard, order(2, bbb, side::buy, 5'000, 1))) ==
+        reject_reason::trading_halted);
+  auto modified = ask<actors::order_reply>(
+      shard, actors::modify_order{3, 1, {resting.id, aaa, 10'200, 5}});
+  CHECK(reject_of(modified) == reject_reason::trading_halted);
+  // The resting order is still there, and its owner can take it out.
+  CHECK(kinds(cancel(shard, 1, resting.id).events) ==
+        std::vector{event_kind::cancelled});
+}

@@ -237,8 +237,26 @@ void print_price_consensus_summary(std::ostream& out, const run_result& r) {
     out << "  misbehaviour proved: " << m << "\n";
 }
 
+void print_halt_summary(std::ostream& out, const run_result& r) {
+  if (!r.halt)
+    return;
+  const auto& x = *r.halt;
+  out << fmt::format("\ntrading halt (dolev-strong, {} validators, f = {}, sender {}): ", x.validators,
+                     x.faulty, x.sender);
+  if (!x.decided)
+    out << "the broadcast did not finish before the end\n";
+  else
+    out << fmt::format("{} at {:.3f} s (started {:.3f} s), honest validators {}; {} "
+                       "signature verifications\n",
+                       x.halted ? "HALTED" : "no halt (the default)",
+                       static_cast<double>(x.decided_ns) / 1e9,
+                       static_cast<double>(x.started_ns) / 1e9,
+                       x.agreement ? "agree" : "DISAGREE", x.verifications);
+}
+
 void print_settlement_summary(std::ostream& out, const run_result& r) {
   print_price_consensus_summary(out, r);
+  print_halt_summary(out, r);
   if (!r.settlement)
     return;
   const auto& x = *r.settlement;
@@ -474,6 +492,17 @@ std::string summary_json(const run_result& r) {
         n.dropped(), n.unroutable(), n.unserializable, n.unplaced_senders, n.anonymous,
         n.refused_requests, n.events, n.settled ? "true" : "false",
         json_number(seconds(n.settle_time)));
+  }
+  if (r.halt) {
+    const auto& x = *r.halt;
+    out += fmt::format(",\n  \"halt\": {{\"validators\": {}, \"faulty\": {}, \"sender\": {}, "
+                       "\"decided\": {}, \"halted\": {}, \"agreement\": {}, "
+                       "\"started_s\": {}, \"decided_s\": {}, \"verifications\": {}}}",
+                       x.validators, x.faulty, json_string(x.sender), x.decided ? "true" : "false",
+                       x.halted ? "true" : "false", x.agreement ? "true" : "false",
+                       x.started_ns >= 0 ? json_number(x.started_ns / 1e9) : "null",
+                       x.decided_ns >= 0 ? json_number(x.decided_ns / 1e9) : "null",
+                       x.verifications);
   }
   if (r.price_consensus) {
     const auto& x = *r.price_consensus;

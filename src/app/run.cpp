@@ -652,6 +652,17 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
       quit.actors.push_back(a);
   }
 
+  // A trading halt decided by Byzantine broadcast.
+  std::unique_ptr<trading_halt_broadcast> halting;
+  if (sc.halt) {
+    std::vector<caf::actor> shard_handles;
+    for (const auto& s : shards)
+      shard_handles.push_back(caf::actor_cast<caf::actor>(s));
+    halting = std::make_unique<trading_halt_broadcast>(rt, *sc.halt, sc.seed,
+                                                       std::move(shard_handles));
+    quit.actors.push_back(halting->actor());
+  }
+
   // The recorder subscribes before any agent exists, so it sees every trade.
   auto data = std::make_shared<recording>();
   recorder_config rcfg{sc.symbols.size(), start_ns, sc.l1_sample.count()};
@@ -820,6 +831,8 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
   std::erase_if(result.l1, [&](const l1_sample& x) { return x.time_ns > end_ns; });
   if (pricing)
     result.price_consensus = pricing->result();
+  if (halting)
+    result.halt = halting->result();
   if (settling) {
     // The shards have printed their last trade (answered stats_request
     // above); the feeder's submissions are in flight to the validators.

@@ -9,6 +9,7 @@
 #include "app/scenario.hpp"
 #include "app/price_consensus.hpp"
 #include "app/settlement.hpp"
+#include "app/trading_halt.hpp"
 #include "market/types.hpp"
 
 #include <chrono>
@@ -198,6 +199,8 @@ struct run_result {
   std::optional<settlement_result> settlement;
   /// With a `price_consensus:` section only.
   std::optional<price_consensus_result> price_consensus;
+  /// With a `halt:` section only.
+  std::optional<halt_result> halt;
   /// Across hosts only (run_scenario_on_hosts): the remote hosts, in the
   /// order given; whatever none of them holds ran on the starting host.
   std::vector<host_result> hosts;

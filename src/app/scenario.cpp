@@ -1587,7 +1587,7 @@ public:
     check_map(root, "the scenario",
               {"name", "clock", "seed", "duration", "output", "scheduler", "symbols",
                "shards", "fundamentals", "agents", "network", "deployment", "settlement",
-               "price_consensus"});
+               "price_consensus", "halt"});
     const std::string what = "the scenario";
     scenario sc;
     sc.file = file_;
@@ -1645,7 +1645,47 @@ public:
       sc.settlement = settlement(st, sc);
     if (auto pc = root["price_consensus"])
       sc.price_consensus = price_consensus(pc, sc);
+    if (auto h = root["halt"])
+      sc.halt = halt(h, sc);
     return sc;
+  }
+
+  /// The `halt:` section (see "Trading halt" in scenario.hpp).
+  halt_config halt(const YAML::Node& node, const scenario& sc) const {
+    check_map(node, "halt", {"at", "validators", "faulty", "round", "reason", "sender"});
+    halt_config c;
+    c.line = node.Mark().line + 1;
+    auto at = required(node, "at", "halt");
+    c.at = positive_duration(at, "at");
+    if (c.at >= sc.duration)
+      fail(at, "'at' must be before the end of the run (" + format_duration(sc.duration) + ")");
+    if (auto v = node["validators"]) {
+      auto n = non_negative(v, "validators");
+      if (n < 2 || n > 31)
+        fail(v, "'validators' must be 2 .. 31, got " + std::to_string(n));
+      c.validators = static_cast<std::uint32_t>(n);
+    }
+    if (auto f = node["faulty"]) {
+      auto n = non_negative(f, "faulty");
+      if (n >= c.validators)
+        fail(f, "'faulty' must be below 'validators' (" + std::to_string(c.validators) +
+                    "), got " + std::to_string(n));
+      c.faulty = static_cast<std::uint32_t>(n);
+    } else if (c.faulty >= c.validators) {
+      c.faulty = c.validators - 1;
+    }
+    if (auto r = node["round"])
+      c.round = positive_duration(r, "round");
+    if (auto why = node["reason"])
+      c.reason = scalar(why, "reason");
+    if (auto s = node["sender"]) {
+      c.sender = scalar(s, "sender");
+      if (c.sender != "honest" && c.sender != "equivocate" && c.sender != "silent")
+        fail(s, "'sender' must be honest, equivocate or silent, got '" + c.sender + "'");
+    }
+    if (sc.deployment)
+      fail(node, "'halt' does not combine with 'deployment' yet");
+    return c;
   }
 
   /// Validator id -> Byzantine behaviour (`extra`: names beyond byzantine.hpp's).

@@ -61,6 +61,7 @@
 /// deployment: {...}        # optional; see "Deployment" below
 /// settlement: {...}        # optional; see "Settlement" below
 /// price_consensus: {...}   # optional; see "Consensus prices" below
+/// halt: {...}              # optional; see "Trading halt" below
 /// ```
 ///
 /// Shards take `site: <site>` too (`- {symbols: [ACME], site: node_1}`).
@@ -248,6 +249,25 @@
 ///   min_sources: 3         # optional; valid sources a proposal needs
 ///   byzantine: {3: equivocate}  # optional; id -> a behaviour as in
 ///                          # settlement, or shift_price (a leader 3% off)
+/// ```
+///
+/// ## Trading halt
+///
+/// A halt decided by Byzantine broadcast (Dolev-Strong, any f < n): at `at`
+/// the sender validator broadcasts the halt; after f+1 rounds every honest
+/// validator has the same output, and if it is the halt every shard stops
+/// taking new orders and modifies (rejected with trading_halted; cancels
+/// still work). An equivocating or silent sender leaves everyone on the
+/// default: no halt.
+///
+/// ```yaml
+/// halt:
+///   at: 5s                 # required; < duration
+///   validators: 4          # optional; n, 2 .. 31
+///   faulty: 1              # optional; f < n (f + 1 rounds)
+///   round: 20ms            # optional; a round's length
+///   reason: circuit breaker  # optional
+///   sender: honest         # optional; honest | equivocate | silent (validator 0)
 /// ```
 ///
 /// Without `deployment:`, `--hosts` puts every shard on the first host and
@@ -628,6 +648,21 @@ struct deployment_config {
   friend bool operator==(const deployment_config&, const deployment_config&) = default;
 };
 
+/// The `halt:` section (see "Trading halt" above).
+struct halt_config {
+  std::chrono::nanoseconds at{0};
+  std::uint32_t validators = 4;
+  std::uint32_t faulty = 1;
+  std::chrono::nanoseconds round{std::chrono::milliseconds{20}};
+  std::string reason = "halt decided by the validators";
+  std::uint32_t sender_id = 0;
+  std::string sender = "honest"; ///< honest | equivocate | silent
+  std::uint64_t key_seed = 0;    ///< set by the run (from the scenario seed)
+  int line = 0;
+
+  friend bool operator==(const halt_config&, const halt_config&) = default;
+};
+
 /// The `price_consensus:` section (see "Consensus prices" above).
 struct price_consensus_config {
   std::string symbol;
@@ -697,6 +732,8 @@ struct scenario {
   std::optional<settlement_config> settlement;
   /// The `price_consensus:` section; none: no consensus prices.
   std::optional<price_consensus_config> price_consensus;
+  /// The `halt:` section; none: no trading halt.
+  std::optional<halt_config> halt;
 
   /// Index of `name` in `symbols`; throws std::out_of_range when absent
   /// (cannot happen for a validated scenario's own names).

@@ -455,7 +455,7 @@ TEST_CASE("Missing required keys name the key and the map's line", "[scenario]")
   CHECK(error_of(good_with("agents:", "agentz:")) ==
         "bad.yaml:32: unknown key 'agentz' in the scenario (allowed: name, clock, seed, "
         "duration, output, scheduler, symbols, shards, fundamentals, agents, network, "
-        "deployment, settlement, price_consensus)");
+        "deployment, settlement, price_consensus, halt)");
 }
 
 TEST_CASE("Wrong types are reported at the value", "[scenario]") {
@@ -752,4 +752,25 @@ TEST_CASE("A price_consensus section needs a banded shard for its symbol",
             .find("'min_sources' (3) exceeds 'sources' (2)") != std::string::npos);
   CHECK(error_of(banded + "price_consensus:\n  symbol: ACME\n  byzantine: {0: lazy}\n")
             .find("unknown behaviour 'lazy'") != std::string::npos);
+}
+
+TEST_CASE("A halt section parses and its bad values name their line", "[scenario][halt]") {
+  temp_file ok{"halt.yaml", good_yaml + "halt:\n  at: 100ms\n  validators: 7\n  faulty: 2\n"
+                                        "  round: 10ms\n  reason: breaker\n  sender: equivocate\n"};
+  const auto h = load_scenario(ok.path(), registry).halt;
+  REQUIRE(h);
+  CHECK(h->at == 100ms);
+  CHECK(h->validators == 7);
+  CHECK(h->faulty == 2);
+  CHECK(h->round == 10ms);
+  CHECK(h->reason == "breaker");
+  CHECK(h->sender == "equivocate");
+  CHECK(error_of(good_yaml + "halt:\n  validators: 4\n").find("'at'") != std::string::npos);
+  CHECK(error_of(good_yaml + "halt:\n  at: 1s\n")
+            .find("'at' must be before the end of the run (500ms)") != std::string::npos);
+  CHECK(error_of(good_yaml + "halt:\n  at: 100ms\n  validators: 4\n  faulty: 4\n")
+            .find("'faulty' must be below 'validators' (4), got 4") != std::string::npos);
+  CHECK(error_of(good_yaml + "halt:\n  at: 100ms\n  sender: lazy\n")
+            .find("'sender' must be honest, equivocate or silent, got 'lazy'") !=
+        std::string::npos);
 }

@@ -180,3 +180,39 @@ TEST_CASE("consensus prices: Streamlet price validators finalize prices near the
     CHECK(m.rfind("validator 3:", 0) == 0);
   }
 }
+
+TEST_CASE("a trading halt decided by Dolev-Strong: an honest sender halts every shard after "
+          "f+1 rounds; an equivocating or silent one leaves trading alone",
+          "[halt][dolev_strong]") {
+  out_dir out;
+  auto yaml = [&](const std::string& sender) {
+    auto text = scenario_yaml(out.path.string(), "  validators: 3\n");
+    text = text.substr(0, text.find("settlement:\n"));
+    return text + "halt:\n  at: 1s\n  validators: 7\n  faulty: 2\n  round: 20ms\n"
+                  "  sender: " + sender + "\n";
+  };
+  auto honest = run_scenario(parse_scenario(yaml("honest"), "halt.yaml", registry), registry);
+  REQUIRE(honest.halt);
+  CHECK(honest.halt->decided);
+  CHECK(honest.halt->halted);
+  CHECK(honest.halt->agreement);
+  CHECK(honest.halt->started_ns == 1'000'000'000);
+  CHECK(honest.halt->decided_ns == 1'000'000'000 + 3 * 20'000'000); // f + 1 = 3 rounds
+  // No trade after the halt reached the shards.
+  for (const auto& t : honest.tape)
+    CHECK(t.time_ns <= honest.halt->decided_ns);
+  std::uint64_t rejects = 0;
+  for (const auto& s : honest.symbols)
+    rejects += s.rejects;
+  CHECK(rejects > 100); // the agents keep sending; the shards refuse
+
+  for (const char* sender : {"equivocate", "silent"}) {
+    INFO("sender " << sender);
+    auto r = run_scenario(parse_scenario(yaml(sender), "halt.yaml", registry), registry);
+    REQUIRE(r.halt);
+    CHECK(r.halt->decided);
+    CHECK_FALSE(r.halt->halted);
+    CHECK(r.halt->agreement);
+    CHECK(r.tape.back().time_ns > 2'000'000'000); // trading went on
+  }
+}

@@ -73,32 +73,33 @@ double run_result::orders_per_second() const {
   return secs > 0 ? static_cast<double>(orders_sent()) / secs : 0.0;
 }
 
+namespace {
+
+/// One counter summed over every route.
+std::uint64_t route_total(const network_result& n,
+                          std::uint64_t network_route_result::*counter) {
+  std::uint64_t total = 0;
+  for (const auto& r : n.routes)
+    total += r.*counter;
+  return total;
+}
+
+} // namespace
+
 std::uint64_t network_result::sent() const {
-  std::uint64_t n = 0;
-  for (const auto& r : routes)
-    n += r.sent;
-  return n;
+  return route_total(*this, &network_route_result::sent);
 }
 
 std::uint64_t network_result::delivered() const {
-  std::uint64_t n = 0;
-  for (const auto& r : routes)
-    n += r.delivered;
-  return n;
+  return route_total(*this, &network_route_result::delivered);
 }
 
 std::uint64_t network_result::dropped() const {
-  std::uint64_t n = 0;
-  for (const auto& r : routes)
-    n += r.dropped;
-  return n;
+  return route_total(*this, &network_route_result::dropped);
 }
 
 std::uint64_t network_result::unroutable() const {
-  std::uint64_t n = 0;
-  for (const auto& r : routes)
-    n += r.unroutable;
-  return n;
+  return route_total(*this, &network_route_result::unroutable);
 }
 
 namespace {

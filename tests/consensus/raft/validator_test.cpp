@@ -200,6 +200,15 @@ struct cluster {
     rt.drain();
   }
 
+  /// start(), then one second for the election; exactly one leader.
+  std::vector<node_id> start_and_elect(std::uint32_t max_batch = 1) {
+    start(max_batch);
+    rt.run_for(1000 * ms);
+    auto found = leaders();
+    REQUIRE(found.size() == 1);
+    return found;
+  }
+
   std::vector<node_id> leaders() {
     poll_status();
     std::vector<node_id> out;
@@ -257,10 +266,7 @@ TEST_CASE("three validators elect one leader and replicate an order stream; ever
           "has the same tape",
           "[raft][validator]") {
   cluster c;
-  c.start();
-  c.rt.run_for(1000 * ms);
-  auto leaders = c.leaders();
-  REQUIRE(leaders.size() == 1);
+  auto leaders = c.start_and_elect();
 
   std::map<std::uint64_t, std::string> sent;
   for (std::uint64_t k = 1; k <= 200; ++k) {
@@ -296,10 +302,7 @@ TEST_CASE("three validators elect one leader and replicate an order stream; ever
 TEST_CASE("a validator rejects a message it does not understand and keeps working",
           "[raft][validator]") {
   cluster c;
-  c.start();
-  c.rt.run_for(1000 * ms);
-  auto leaders = c.leaders();
-  REQUIRE(leaders.size() == 1);
+  auto leaders = c.start_and_elect();
   auto errors = std::make_shared<int>(0);
   // A plain string and an order request of the market: neither is Raft's.
   auto v = c.validators.at(leaders.front());
@@ -321,10 +324,7 @@ TEST_CASE("a validator rejects a message it does not understand and keeps workin
 TEST_CASE("a follower redirects a client to the leader, which answers only after commit",
           "[raft][validator]") {
   cluster c;
-  c.start();
-  c.rt.run_for(1000 * ms);
-  auto leaders = c.leaders();
-  REQUIRE(leaders.size() == 1);
+  auto leaders = c.start_and_elect();
   node_id follower = leaders.front() == 1 ? 2 : 1;
   caf::send_as(c.user_actor, c.validators.at(follower), raft_submit{7, order_k(7)});
   c.rt.drain();
@@ -535,10 +535,7 @@ TEST_CASE("membership: a fourth validator joins and catches up, then the leader 
           "and the group goes on without it",
           "[raft][validator][membership]") {
   cluster c;
-  c.start();
-  c.rt.run_for(1000 * ms);
-  auto leaders = c.leaders();
-  REQUIRE(leaders.size() == 1);
+  auto leaders = c.start_and_elect();
   const node_id first_leader = leaders.front();
 
   std::map<std::uint64_t, std::string> sent;

@@ -164,6 +164,22 @@ typename Inspector::result_type inspect(Inspector& f, raft_submit_reply& x) {
            x.leader_hint, x.index, x.term, x.result, x.reason);
 }
 
+/// Several answers in one message: what a validator or a raft client sends
+/// when one step answers several commands of the same sender (a group of one
+/// goes as a plain raft_submit_reply). Senders of raft_submit_batch must
+/// accept both.
+struct raft_submit_reply_batch {
+  std::vector<raft_submit_reply> replies;
+
+  friend bool operator==(const raft_submit_reply_batch&,
+                         const raft_submit_reply_batch&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, raft_submit_reply_batch& x) {
+  return f(caf::meta::type_name("marketsim.raft_submit_reply_batch"), x.replies);
+}
+
 /// Adds or removes one voter (single-server change, consensus/raft/raft.hpp).
 /// Send it to the leader; the answer is a raft_submit_reply with the same
 /// request_id: `committed` once the configuration entry is committed,
@@ -275,17 +291,17 @@ typename Inspector::result_type inspect(Inspector& f, raft_client_stats& x) {
            x.last_commit_ns, x.longest_gap_ns, x.longest_gap_end_ns);
 }
 
-/// A raft client's own timers.
+/// A raft client's own timers: flush the open batch (send 0), or the retry
+/// deadline of the requests of one send.
 struct raft_client_timer {
-  std::uint64_t request_id = 0; ///< 0: flush the open batch
-  std::uint32_t attempt = 0;
+  std::uint64_t send = 0; ///< 0: flush the open batch; else the send's number
 
   friend bool operator==(const raft_client_timer&, const raft_client_timer&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, raft_client_timer& x) {
-  return f(caf::meta::type_name("marketsim.raft_client_timer"), x.request_id, x.attempt);
+  return f(caf::meta::type_name("marketsim.raft_client_timer"), x.send);
 }
 
 // -- streamlet validators (consensus/bft/streamlet_validator.hpp) ----------------------

@@ -100,6 +100,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<raft_submit>("marketsim.raft_submit");
   cfg.add_message_type<raft_submit_batch>("marketsim.raft_submit_batch");
   cfg.add_message_type<raft_submit_reply>("marketsim.raft_submit_reply");
+  cfg.add_message_type<raft_submit_reply_batch>("marketsim.raft_submit_reply_batch");
   cfg.add_message_type<raft_membership>("marketsim.raft_membership");
   cfg.add_message_type<raft_status_request>("marketsim.raft_status_request");
   cfg.add_message_type<raft_status>("marketsim.raft_status");

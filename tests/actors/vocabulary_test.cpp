@@ -503,6 +503,11 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
            "marketsim.raft_submit_batch");
   fx.check(raft_submit_reply{254, raft_submit_status::rejected, 3, 255, 256, "out", "why"},
            "marketsim.raft_submit_reply");
+  fx.check(raft_submit_reply_batch{{raft_submit_reply{1, raft_submit_status::committed, 2, 3,
+                                                      4, "r", ""},
+                                    raft_submit_reply{5, raft_submit_status::lost, 6, 7, 8,
+                                                      "", "why"}}},
+           "marketsim.raft_submit_reply_batch");
   fx.check(raft_membership{257, false, 4}, "marketsim.raft_membership");
   fx.check(raft_status_request{}, "marketsim.raft_status_request");
   fx.check(raft_status{2, 3, 261, 2, 262, 263, 264, 265, "ab01", 266, 267, "disk full"},
@@ -512,7 +517,7 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(raft_client_stats{271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283,
                              284, 285, 286},
            "marketsim.raft_client_stats");
-  fx.check(raft_client_timer{287, 288}, "marketsim.raft_client_timer");
+  fx.check(raft_client_timer{287}, "marketsim.raft_client_timer");
   fx.check(streamlet_wire{3, std::string{"\x00wire\xff", 6}}, "marketsim.streamlet_wire");
   fx.check(streamlet_submit{{"tx-a", ""}}, "marketsim.streamlet_submit");
   fx.check(streamlet_tick{291}, "marketsim.streamlet_tick");

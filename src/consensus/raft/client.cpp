@@ -1,6 +1,7 @@
 #include "consensus/raft/client.hpp"
 
 #include "actors/consensus_messages.hpp"
+#include "consensus/raft/reply_groups.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -9,6 +10,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,6 +29,14 @@ struct request {
   std::uint32_t attempt = 0; ///< sends so far
   std::int64_t received_ns = 0;
   std::size_t sent_to = 0; ///< index of the validator of the last send
+  std::uint64_t last_send = 0; ///< the number of the send that carried it last
+};
+
+/// One message to a validator (a batch, or a single command) and the
+/// requests it carried: one retry timer per send, not per request.
+struct send_record {
+  std::size_t to = 0;
+  std::vector<std::uint64_t> ids;
 };
 
 struct client_state {
@@ -35,9 +45,11 @@ struct client_state {
   client_params params;
   std::size_t leader = 0; ///< index into params.ids of the validator we send to
   std::uint64_t next_id = 1;
-  std::map<std::uint64_t, request> inflight;
+  std::unordered_map<std::uint64_t, request> inflight;
   std::vector<std::uint64_t> batch; ///< ids waiting for the next send
   bool flush_armed = false;
+  std::uint64_t next_send = 1;
+  std::unordered_map<std::uint64_t, send_record> sends; ///< until their timer fires
   std::vector<std::int64_t> latencies;
   raft_client_stats stats;
 };
@@ -50,13 +62,17 @@ std::int64_t now_ns(client_ptr self) {
       .count();
 }
 
-/// Sends the open batch to the validator we believe leads, and arms a
-/// retry timer per request.
+/// Sends the open batch to the validator we believe leads, and arms one
+/// retry timer for the requests it carries.
 void flush(client_ptr self) {
   auto& st = self->state;
   if (st.batch.empty())
     return;
+  const auto send = st.next_send++;
+  send_record record{st.leader, {}};
+  record.ids.reserve(st.batch.size());
   raft_submit_batch out;
+  out.commands.reserve(st.batch.size());
   for (auto id : st.batch) {
     auto it = st.inflight.find(id);
     if (it == st.inflight.end())
@@ -64,11 +80,16 @@ void flush(client_ptr self) {
     auto& r = it->second;
     ++r.attempt;
     r.sent_to = st.leader;
+    r.last_send = send;
     ++st.stats.sends;
     out.commands.push_back({id, r.command});
-    self->delayed_send(self, st.params.retry_after, raft_client_timer{id, r.attempt});
+    record.ids.push_back(id);
   }
   st.batch.clear();
+  if (record.ids.empty())
+    return;
+  st.sends.emplace(send, std::move(record));
+  self->delayed_send(self, st.params.retry_after, raft_client_timer{send});
   const auto& to = st.params.handles[st.leader];
   if (out.commands.size() == 1)
     self->send(to, std::move(out.commands.front()));
@@ -85,11 +106,12 @@ void enqueue(client_ptr self, std::uint64_t id) {
   }
   if (!st.flush_armed) {
     st.flush_armed = true;
-    self->delayed_send(self, st.params.batch_window, raft_client_timer{0, 0});
+    self->delayed_send(self, st.params.batch_window, raft_client_timer{0});
   }
 }
 
-void finish(client_ptr self, std::uint64_t id, raft_submit_reply reply) {
+void finish(client_ptr self, std::uint64_t id, raft_submit_reply reply,
+            reply_groups& answers) {
   auto& st = self->state;
   auto it = st.inflight.find(id);
   if (it == st.inflight.end())
@@ -120,12 +142,11 @@ void finish(client_ptr self, std::uint64_t id, raft_submit_reply reply) {
     st.stats.last_commit_ns = now;
   }
   reply.request_id = r.user_id;
-  if (r.user)
-    self->send(r.user, std::move(reply));
+  answers.add(r.user, std::move(reply));
 }
 
 /// Another try for request `id`, to the validator we now believe leads.
-void retry(client_ptr self, std::uint64_t id) {
+void retry(client_ptr self, std::uint64_t id, reply_groups& answers) {
   auto& st = self->state;
   auto it = st.inflight.find(id);
   if (it == st.inflight.end())
@@ -134,23 +155,23 @@ void retry(client_ptr self, std::uint64_t id) {
     finish(self, id,
            raft_submit_reply{id, raft_submit_status::unavailable, 0, 0, 0, {},
                              "no validator committed it after " +
-                                 std::to_string(it->second.attempt) + " attempts"});
+                                 std::to_string(it->second.attempt) + " attempts"},
+           answers);
     return;
   }
   enqueue(self, id);
 }
 
-/// Moves on from the validator that request `id` was last sent to, unless
-/// another answer moved on already (many requests time out together when a
-/// leader dies: they must not each advance, or the client cycles back to it).
-void next_validator(client_ptr self, std::uint64_t id) {
+/// Moves on from validator `from` (an index into ids), unless another answer
+/// moved on already (many requests time out together when a leader dies:
+/// they must not each advance, or the client cycles back to it).
+void next_validator(client_ptr self, std::size_t from) {
   auto& st = self->state;
-  auto it = st.inflight.find(id);
-  if (it != st.inflight.end() && it->second.sent_to == st.leader)
+  if (from == st.leader)
     st.leader = (st.leader + 1) % st.params.ids.size();
 }
 
-void on_reply(client_ptr self, raft_submit_reply& r) {
+void on_reply(client_ptr self, raft_submit_reply& r, reply_groups& answers) {
   auto& st = self->state;
   auto it = st.inflight.find(r.request_id);
   if (it == st.inflight.end())
@@ -158,7 +179,7 @@ void on_reply(client_ptr self, raft_submit_reply& r) {
   switch (r.status) {
     case raft_submit_status::committed:
     case raft_submit_status::rejected:
-      finish(self, r.request_id, std::move(r));
+      finish(self, r.request_id, std::move(r), answers);
       return;
     case raft_submit_status::redirect: {
       ++st.stats.redirects;
@@ -170,15 +191,15 @@ void on_reply(client_ptr self, raft_submit_reply& r) {
         // No leader known there yet: wait for the retry timer rather than
         // bouncing between followers during an election.
         return;
-      retry(self, r.request_id);
+      retry(self, r.request_id, answers);
       return;
     }
     case raft_submit_status::lost:
       ++st.stats.lost;
-      retry(self, r.request_id);
+      retry(self, r.request_id, answers);
       return;
     case raft_submit_status::unavailable:
-      next_validator(self, r.request_id);
+      next_validator(self, it->second.sent_to);
       return; // the retry timer sends again
   }
 }
@@ -218,7 +239,17 @@ caf::behavior client(client_ptr self, client_params params) {
         for (auto& s : b.commands)
           on_submit(self, s);
       },
-      [self](raft_submit_reply& r) { on_reply(self, r); },
+      [self](raft_submit_reply& r) {
+        reply_groups answers;
+        on_reply(self, r, answers);
+        answers.flush(self);
+      },
+      [self](raft_submit_reply_batch& b) {
+        reply_groups answers;
+        for (auto& r : b.replies)
+          on_reply(self, r, answers);
+        answers.flush(self);
+      },
       [self](const raft_peers& p) {
         // New handles (a validator restarted, or moved): ids not listed
         // keep theirs; unknown ids are added.
@@ -236,17 +267,31 @@ caf::behavior client(client_ptr self, client_params params) {
       },
       [self](const raft_client_timer& t) {
         auto& st = self->state;
-        if (t.request_id == 0) {
+        if (t.send == 0) {
           st.flush_armed = false;
           flush(self);
           return;
         }
-        auto it = st.inflight.find(t.request_id);
-        if (it == st.inflight.end() || it->second.attempt != t.attempt)
-          return; // settled, or a later attempt is running
-        ++st.stats.timeouts;
-        next_validator(self, t.request_id);
-        retry(self, t.request_id);
+        auto sent = st.sends.find(t.send);
+        if (sent == st.sends.end())
+          return;
+        auto record = std::move(sent->second);
+        st.sends.erase(sent);
+        // Requests of that send neither settled nor sent again since.
+        std::vector<std::uint64_t> late;
+        for (auto id : record.ids) {
+          auto it = st.inflight.find(id);
+          if (it != st.inflight.end() && it->second.last_send == t.send)
+            late.push_back(id);
+        }
+        if (late.empty())
+          return;
+        st.stats.timeouts += late.size();
+        next_validator(self, record.to);
+        reply_groups answers;
+        for (auto id : late)
+          retry(self, id, answers);
+        answers.flush(self);
       },
       [self](const raft_client_stats_request&) -> raft_client_stats {
         return stats_of(self);

@@ -7,10 +7,12 @@
 /// raft_submit_batch); the client forwards it to the validator it believes
 /// leads, and forwards to the user the final `raft_submit_reply` for each
 /// request id: `committed` or `rejected` (the state machine's refusal, still
-/// an entry of the log). On the way it follows `redirect` replies (to the
+/// an entry of the log). Answers settled by one message travel to the user
+/// together, as a `raft_submit_reply_batch` (reply_groups.hpp). On the way it follows `redirect` replies (to the
 /// hint, or the next validator when there is none), resends on `lost` and
 /// `unavailable`, and resends to the next validator when no answer came
-/// within `retry_after` (a crashed leader answers nothing). A command
+/// within `retry_after` (a crashed leader answers nothing; one timer per
+/// message sent, covering the requests it carried). A command
 /// resent after a lost reply may be committed twice; state machines must
 /// tolerate it (the exchange rejects a second order with the same id, on
 /// every replica alike). After `max_attempts` sends the client gives up and

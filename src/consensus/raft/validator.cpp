@@ -3,6 +3,7 @@
 #include "actors/consensus_messages.hpp"
 #include "consensus/raft/raft_storage.hpp"
 #include "consensus/raft/replicated_exchange.hpp"
+#include "consensus/raft/reply_groups.hpp"
 #include "consensus/raft/settlement_ledger.hpp"
 #include "market/symbol_table.hpp"
 
@@ -140,10 +141,12 @@ void fail(validator_ptr self, std::string why) {
     return;
   spdlog::error("raft validator {}: {}; it stops serving", st.params.id, why);
   st.failure = std::move(why);
+  reply_groups replies;
   for (auto& [index, p] : st.pending)
-    self->send(p.reply_to, raft_submit_reply{p.request_id, raft_submit_status::unavailable, 0,
-                                             index, p.term, {}, st.failure});
+    replies.add(p.reply_to, raft_submit_reply{p.request_id, raft_submit_status::unavailable, 0,
+                                              index, p.term, {}, st.failure});
   st.pending.clear();
+  replies.flush(self);
 }
 
 /// Step 1: everything the core wants on disk, then one sync.
@@ -230,6 +233,7 @@ void apply_committed(validator_ptr self, const output& out) {
          it != st.pending.end() && it->first <= out.installed_snapshot->meta.last_index;)
       it = st.pending.erase(it);
   }
+  reply_groups replies;
   for (const auto& e : out.committed) {
     auto r = st.machine->apply(e);
     ++st.applied_since_snapshot;
@@ -241,15 +245,16 @@ void apply_committed(validator_ptr self, const output& out) {
     auto p = std::move(it->second);
     st.pending.erase(it);
     if (p.term != e.term) {
-      self->send(p.reply_to, raft_submit_reply{p.request_id, raft_submit_status::lost,
-                                               st.core->leader(), e.index, p.term, {}, {}});
+      replies.add(p.reply_to, raft_submit_reply{p.request_id, raft_submit_status::lost,
+                                                st.core->leader(), e.index, p.term, {}, {}});
       continue;
     }
     const auto status =
         r.error.empty() ? raft_submit_status::committed : raft_submit_status::rejected;
-    self->send(p.reply_to, raft_submit_reply{p.request_id, status, st.core->leader(), e.index,
-                                             e.term, std::move(r.output), std::move(r.error)});
+    replies.add(p.reply_to, raft_submit_reply{p.request_id, status, st.core->leader(), e.index,
+                                              e.term, std::move(r.output), std::move(r.error)});
   }
+  replies.flush(self);
   maybe_snapshot(self);
 }
 
@@ -292,8 +297,10 @@ void handle(validator_ptr self, output out) {
 void submit(validator_ptr self, const caf::actor& client, std::vector<raft_submit> commands) {
   auto& st = self->state;
   auto refuse = [&](raft_submit_status status, std::uint32_t hint, std::string why) {
+    reply_groups replies;
     for (const auto& c : commands)
-      self->send(client, raft_submit_reply{c.request_id, status, hint, 0, 0, {}, why});
+      replies.add(client, raft_submit_reply{c.request_id, status, hint, 0, 0, {}, why});
+    replies.flush(self);
   };
   if (commands.empty())
     return;

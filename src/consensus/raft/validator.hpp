@@ -14,7 +14,9 @@
 ///   direct, network proxies (network/endpoints.hpp: latency, loss and
 ///   partitions then apply to Raft's messages) or remote actors.
 /// - `raft_submit` / `raft_submit_batch` from a client: answered with one
-///   `raft_submit_reply` per command, to the sender, only when the entry is
+///   `raft_submit_reply` per command (the answers of one step to one sender
+///   travel together as a `raft_submit_reply_batch`, reply_groups.hpp), to
+///   the sender, only when the entry is
 ///   committed and applied here (`committed`, or `rejected` when the state
 ///   machine refused it), or at once with `redirect` (not the leader; the
 ///   hint names the leader it follows) or `unavailable`. An entry that was

@@ -377,6 +377,32 @@ struct driver_state {
   std::uint64_t answered = 0;
 };
 
+/// Records one answer; true when it was the last one.
+bool on_bench_reply(driver_state& st, bench_result& res, const raft_submit_reply& r,
+                    std::uint64_t total) {
+  ++st.answered;
+  switch (r.status) {
+    case raft_submit_status::committed:
+      ++res.committed;
+      res.max_index = std::max(res.max_index, r.index);
+      break;
+    case raft_submit_status::rejected:
+      ++res.rejected;
+      res.max_index = std::max(res.max_index, r.index);
+      break;
+    default:
+      if (res.failed++ == 0)
+        res.first_failure =
+            fmt::format("request {}: {} {}", r.request_id, to_string(r.status), r.reason);
+  }
+  res.replies.store(st.answered, std::memory_order_relaxed);
+  if (st.answered != total)
+    return false;
+  res.end = steady_clock::now();
+  res.done.set_value();
+  return true;
+}
+
 /// Submits `total` orders to the client, keeping `in_flight` outstanding, in
 /// messages of `batch`; records the replies.
 caf::behavior bench_driver(caf::stateful_actor<driver_state>* self, caf::actor client,
@@ -399,30 +425,15 @@ caf::behavior bench_driver(caf::stateful_actor<driver_state>* self, caf::actor c
   res->start = steady_clock::now();
   refill();
   return {
-      [self, res, refill, total = opt.commands](raft_submit_reply& r) {
-        auto& st = self->state;
-        ++st.answered;
-        switch (r.status) {
-          case raft_submit_status::committed:
-            ++res->committed;
-            res->max_index = std::max(res->max_index, r.index);
-            break;
-          case raft_submit_status::rejected:
-            ++res->rejected;
-            res->max_index = std::max(res->max_index, r.index);
-            break;
-          default:
-            if (res->failed++ == 0)
-              res->first_failure = fmt::format("request {}: {} {}", r.request_id,
-                                               to_string(r.status), r.reason);
-        }
-        res->replies.store(st.answered, std::memory_order_relaxed);
-        if (st.answered == total) {
-          res->end = steady_clock::now();
-          res->done.set_value();
-          return;
-        }
+      [self, res, refill, total = opt.commands](const raft_submit_reply_batch& b) {
+        for (const auto& r : b.replies)
+          if (on_bench_reply(self->state, *res, r, total))
+            return;
         refill();
+      },
+      [self, res, refill, total = opt.commands](const raft_submit_reply& r) {
+        if (!on_bench_reply(self->state, *res, r, total))
+          refill();
       },
   };
 }

@@ -59,6 +59,7 @@ struct observed {
   std::map<node_id, std::vector<log_entry>> applied;
   std::map<node_id, std::uint64_t> trades;
   std::map<std::uint64_t, raft_submit_reply> replies; ///< by user request id
+  std::size_t reply_messages = 0; ///< messages that carried replies
   std::map<node_id, raft_status> status;
   actors::raft_client_stats client;
 };
@@ -67,7 +68,15 @@ struct observed {
 /// records the raft_status answers it asked for.
 caf::behavior user(caf::event_based_actor*, std::shared_ptr<observed> obs) {
   return {
-      [obs](const raft_submit_reply& r) { obs->replies[r.request_id] = r; },
+      [obs](const raft_submit_reply& r) {
+        ++obs->reply_messages;
+        obs->replies[r.request_id] = r;
+      },
+      [obs](const actors::raft_submit_reply_batch& b) {
+        ++obs->reply_messages;
+        for (const auto& r : b.replies)
+          obs->replies[r.request_id] = r;
+      },
       [obs](const raft_status& s) { obs->status[s.id] = s; },
       [obs](const actors::raft_client_stats& s) { obs->client = s; },
   };
@@ -339,6 +348,41 @@ TEST_CASE("a follower redirects a client to the leader, which answers only after
   c.rt.drain();
   REQUIRE(c.obs->replies.count(8) == 1);
   CHECK(c.obs->replies.at(8).status == raft_submit_status::committed);
+}
+
+TEST_CASE("the answers to a batch of commands travel together, in one message per step",
+          "[raft][validator]") {
+  cluster c;
+  auto leaders = c.start_and_elect();
+  node_id follower = leaders.front() == 1 ? 2 : 1;
+  auto batch = [](std::uint64_t first) {
+    actors::raft_submit_batch b;
+    for (std::uint64_t k = first; k < first + 5; ++k)
+      b.commands.push_back({k, order_k(k)});
+    return b;
+  };
+  // A follower refuses the five at once: one message, five redirects.
+  caf::send_as(c.user_actor, c.validators.at(follower), batch(10));
+  c.rt.drain();
+  CHECK(c.obs->reply_messages == 1);
+  REQUIRE(c.obs->replies.size() == 5);
+  for (const auto& [id, r] : c.obs->replies) {
+    CHECK(r.status == raft_submit_status::redirect);
+    CHECK(r.leader_hint == leaders.front());
+  }
+
+  // The leader appends them together, so they commit in one step: one
+  // message with five commits, at consecutive indices.
+  c.obs->replies.clear();
+  c.obs->reply_messages = 0;
+  caf::send_as(c.user_actor, c.validators.at(leaders.front()), batch(20));
+  c.rt.drain();
+  CHECK(c.obs->reply_messages == 1);
+  REQUIRE(c.obs->replies.size() == 5);
+  for (std::uint64_t k = 20; k < 25; ++k) {
+    CHECK(c.obs->replies.at(k).status == raft_submit_status::committed);
+    CHECK(c.obs->replies.at(k).index == c.obs->replies.at(20).index + (k - 20));
+  }
 }
 
 TEST_CASE("the leader crashes: a new leader within two election timeouts, no acknowledged "

@@ -111,16 +111,25 @@ typename Inspector::result_type inspect(Inspector& f, raft_peers& x) {
 
 /// A client's command for the replicated state machine. The answer, a
 /// raft_submit_reply with the same request_id, goes to the sender.
+///
+/// With a `session` (non-zero; consensus/raft/client_sessions.hpp) the
+/// command is applied at most once: request_id is its sequence number in the
+/// session, and a resend that commits again is not applied again but
+/// answered with the first application's answer. `acked_below`: the client
+/// holds the answers to every request id below it and will not resend them.
 struct raft_submit {
   std::uint64_t request_id = 0;
   std::string command;
+  std::uint64_t session = 0;
+  std::uint64_t acked_below = 0;
 
   friend bool operator==(const raft_submit&, const raft_submit&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, raft_submit& x) {
-  return f(caf::meta::type_name("marketsim.raft_submit"), x.request_id, x.command);
+  return f(caf::meta::type_name("marketsim.raft_submit"), x.request_id, x.command, x.session,
+           x.acked_below);
 }
 
 /// Several commands in one message, appended as consecutive entries; one

@@ -498,7 +498,7 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(raft::snapshot_reply{244, 2, 1, 245}, "marketsim.raft.snapshot_reply");
   fx.check(raft::timeout_now{246, 1, 3}, "marketsim.raft.timeout_now");
   fx.check(raft_peers{{1, 2}, {listener, listener}}, "marketsim.raft_peers");
-  fx.check(raft_submit{251, "command"}, "marketsim.raft_submit");
+  fx.check(raft_submit{251, "command", 249, 248}, "marketsim.raft_submit");
   fx.check(raft_submit_batch{{raft_submit{252, "a"}, raft_submit{253, ""}}},
            "marketsim.raft_submit_batch");
   fx.check(raft_submit_reply{254, raft_submit_status::rejected, 3, 255, 256, "out", "why"},

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <map>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -45,6 +45,7 @@ struct client_state {
   client_params params;
   std::size_t leader = 0; ///< index into params.ids of the validator we send to
   std::uint64_t next_id = 1;
+  std::uint64_t acked_below = 1; ///< every id below it is settled
   std::unordered_map<std::uint64_t, request> inflight;
   std::vector<std::uint64_t> batch; ///< ids waiting for the next send
   bool flush_armed = false;
@@ -82,7 +83,7 @@ void flush(client_ptr self) {
     r.sent_to = st.leader;
     r.last_send = send;
     ++st.stats.sends;
-    out.commands.push_back({id, r.command});
+    out.commands.push_back({id, r.command, st.params.session, st.acked_below});
     record.ids.push_back(id);
   }
   st.batch.clear();
@@ -118,6 +119,8 @@ void finish(client_ptr self, std::uint64_t id, raft_submit_reply reply,
     return;
   auto r = std::move(it->second);
   st.inflight.erase(it);
+  while (st.acked_below < st.next_id && !st.inflight.contains(st.acked_below))
+    ++st.acked_below;
   const auto now = now_ns(self);
   switch (reply.status) {
     case raft_submit_status::committed:
@@ -309,6 +312,8 @@ caf::actor spawn_raft_client(caf::actor_system& sys, client_params params) {
     params.max_batch = 1;
   if (params.max_attempts == 0)
     params.max_attempts = 1;
+  while (params.session == 0)
+    params.session = std::random_device{}() * 0x100000000ull + std::random_device{}();
   return sys.spawn(client, std::move(params));
 }
 

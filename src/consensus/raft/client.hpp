@@ -8,15 +8,19 @@
 /// leads, and forwards to the user the final `raft_submit_reply` for each
 /// request id: `committed` or `rejected` (the state machine's refusal, still
 /// an entry of the log). Answers settled by one message travel to the user
-/// together, as a `raft_submit_reply_batch` (reply_groups.hpp). On the way it follows `redirect` replies (to the
-/// hint, or the next validator when there is none), resends on `lost` and
-/// `unavailable`, and resends to the next validator when no answer came
-/// within `retry_after` (a crashed leader answers nothing; one timer per
-/// message sent, covering the requests it carried). A command
-/// resent after a lost reply may be committed twice; state machines must
-/// tolerate it (the exchange rejects a second order with the same id, on
-/// every replica alike). After `max_attempts` sends the client gives up and
-/// answers `unavailable` itself, so a user never waits forever.
+/// together, as a `raft_submit_reply_batch` (reply_groups.hpp). On the way
+/// it follows `redirect` replies (to the hint, or the next validator when
+/// there is none), resends on `lost` and `unavailable`, and resends to the
+/// next validator when no answer came within `retry_after` (a crashed leader
+/// answers nothing; one timer per message sent, covering the requests it
+/// carried). After `max_attempts` sends the client gives up and answers
+/// `unavailable` itself, so a user never waits forever.
+///
+/// Exactly once: the client is a session (client_sessions.hpp) and numbers
+/// its requests; a command resent after a lost answer that commits twice is
+/// applied once, and the resend gets the first application's answer. Only
+/// `unavailable` (given up) leaves the outcome open: the command may still
+/// commit later.
 ///
 /// A `raft_peers` message replaces the handles of the validators it lists
 /// (a restarted validator is a new actor) and adds validators it does not
@@ -45,6 +49,9 @@ struct client_params {
   /// at once).
   std::uint32_t max_batch = 1;
   std::chrono::nanoseconds batch_window{0};
+  /// The client's session id (non-zero, unique among the group's clients);
+  /// 0: drawn at random when the client is spawned.
+  std::uint64_t session = 0;
 };
 
 /// Spawns the client. Throws std::invalid_argument for empty or mismatched

@@ -1,6 +1,7 @@
 #include "consensus/raft/validator.hpp"
 
 #include "actors/consensus_messages.hpp"
+#include "consensus/raft/client_sessions.hpp"
 #include "consensus/raft/raft_storage.hpp"
 #include "consensus/raft/replicated_exchange.hpp"
 #include "consensus/raft/reply_groups.hpp"
@@ -116,6 +117,8 @@ struct validator_state {
   std::unique_ptr<node> core;
   std::optional<raft_storage> store;
   std::unique_ptr<state_machine> machine;
+  client_sessions sessions; ///< replicated with the machine (snapshots hold both)
+  log_entry unwrapped;      ///< the entry the machine sees (reused buffer)
   std::map<node_id, caf::actor> peers;
   std::map<index_t, pending_command> pending;
   std::optional<time_ns> armed_at; ///< the earliest raft_wake pending
@@ -205,7 +208,8 @@ void maybe_snapshot(validator_ptr self) {
   if (st.params.snapshot_every == 0 || st.applied_since_snapshot < st.params.snapshot_every)
     return;
   const auto upto = st.core->applied_index();
-  if (auto err = st.core->compact(upto, st.machine->snapshot()); err != raft_error::ok) {
+  if (auto err = st.core->compact(upto, st.sessions.snapshot_with(st.machine->snapshot()));
+      err != raft_error::ok) {
     spdlog::warn("raft validator {}: compact at {}: {}", st.params.id, upto, to_string(err));
     return;
   }
@@ -220,11 +224,57 @@ void maybe_snapshot(validator_ptr self) {
     fail(self, "storage: compact: " + to_string(err));
 }
 
+/// Replaces the sessions and the machine with a snapshot's; empty on success.
+std::string restore_snapshot(validator_state& st, std::string_view bytes) {
+  auto machine_bytes = st.sessions.restore_from(bytes);
+  if (!machine_bytes)
+    return machine_bytes.reason;
+  if (auto why = st.machine->restore(*machine_bytes.value); !why.empty())
+    return "the state machine: " + why;
+  return {};
+}
+
+/// Applies committed entry `e`: a command is unwrapped (client_sessions.hpp)
+/// and applied unless its session already had it applied, in which case
+/// the machine sees a noop (it still tracks the index) and the first answer
+/// is returned too. The entry the machine saw is left in st.unwrapped.
+std::pair<state_machine::result, std::optional<client_sessions::answer>>
+apply_entry(validator_state& st, const log_entry& e) {
+  st.unwrapped.term = e.term;
+  st.unwrapped.index = e.index;
+  st.unwrapped.kind = e.kind;
+  if (e.kind != entry_kind::command) {
+    st.unwrapped.data = e.data;
+    return {st.machine->apply(st.unwrapped), std::nullopt};
+  }
+  auto u = unwrap_command(e.data);
+  if (!u) { // not from a validator of this version: refused, the index moves on
+    st.unwrapped.kind = entry_kind::noop;
+    st.unwrapped.data.clear();
+    auto r = st.machine->apply(st.unwrapped);
+    r.error = "malformed entry: " + u.reason;
+    return {std::move(r), std::nullopt};
+  }
+  const session_header& h = u.value->header;
+  if (auto first = st.sessions.check(h, e.index)) {
+    st.unwrapped.kind = entry_kind::noop;
+    st.unwrapped.data.clear();
+    return {st.machine->apply(st.unwrapped), std::move(first)};
+  }
+  st.unwrapped.data.assign(u.value->command);
+  auto r = st.machine->apply(st.unwrapped);
+  st.sessions.record(h,
+                     r.error.empty() ? client_sessions::outcome::committed
+                                     : client_sessions::outcome::rejected,
+                     r.output, r.error, e.index, e.term);
+  return {std::move(r), std::nullopt};
+}
+
 void apply_committed(validator_ptr self, const output& out) {
   auto& st = self->state;
   if (out.installed_snapshot) {
-    if (auto why = st.machine->restore(out.installed_snapshot->data); !why.empty()) {
-      fail(self, "state machine refused the leader's snapshot: " + why);
+    if (auto why = restore_snapshot(st, out.installed_snapshot->data); !why.empty()) {
+      fail(self, "refused the leader's snapshot: " + why);
       return;
     }
     st.applied_since_snapshot = 0;
@@ -235,10 +285,10 @@ void apply_committed(validator_ptr self, const output& out) {
   }
   reply_groups replies;
   for (const auto& e : out.committed) {
-    auto r = st.machine->apply(e);
+    auto [r, first] = apply_entry(st, e);
     ++st.applied_since_snapshot;
     if (st.params.on_apply)
-      st.params.on_apply(st.params.id, e, r);
+      st.params.on_apply(st.params.id, st.unwrapped, r);
     auto it = st.pending.find(e.index);
     if (it == st.pending.end())
       continue;
@@ -247,6 +297,16 @@ void apply_committed(validator_ptr self, const output& out) {
     if (p.term != e.term) {
       replies.add(p.reply_to, raft_submit_reply{p.request_id, raft_submit_status::lost,
                                                 st.core->leader(), e.index, p.term, {}, {}});
+      continue;
+    }
+    if (first) { // a command applied before: its first answer
+      replies.add(p.reply_to,
+                  raft_submit_reply{p.request_id,
+                                    first->status == client_sessions::outcome::committed
+                                        ? raft_submit_status::committed
+                                        : raft_submit_status::rejected,
+                                    st.core->leader(), first->index, first->term,
+                                    std::move(first->output), std::move(first->error)});
       continue;
     }
     const auto status =
@@ -315,7 +375,7 @@ void submit(validator_ptr self, const caf::actor& client, std::vector<raft_submi
   std::vector<std::string> bytes;
   bytes.reserve(commands.size());
   for (auto& c : commands)
-    bytes.push_back(std::move(c.command));
+    bytes.push_back(wrap_command({c.session, c.request_id, c.acked_below}, c.command));
   auto p = st.core->propose_batch(std::move(bytes));
   if (p.error == raft_error::not_leader)
     return refuse(raft_submit_status::redirect, p.leader_hint, "not the leader");
@@ -408,7 +468,7 @@ caf::behavior validator(validator_ptr self, validator_params params) {
   }
   auto restored = recover(st);
   if (restored.snap.meta.last_index > 0) {
-    if (auto why = st.machine->restore(restored.snap.data); !why.empty())
+    if (auto why = restore_snapshot(st, restored.snap.data); !why.empty())
       throw std::runtime_error(fmt::format(
           "raft validator {}: the stored snapshot does not restore: {}", st.params.id, why));
   }

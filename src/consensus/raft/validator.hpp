@@ -21,8 +21,10 @@
 ///   machine refused it), or at once with `redirect` (not the leader; the
 ///   hint names the leader it follows) or `unavailable`. An entry that was
 ///   overwritten by another leader's is answered `lost`; a validator that
-///   crashes answers nothing, so clients retry after a timeout (a retried
-///   command may then be applied twice: the state machines see it twice).
+///   crashes answers nothing, so clients retry after a timeout. A command
+///   with a session (client_sessions.hpp) is applied at most once: a retry
+///   that commits again reaches the state machine as a noop and is answered
+///   with the first application's answer.
 /// - `raft_membership`: add or remove one voter (answered like a command,
 ///   once the configuration entry commits).
 /// - `raft_status_request`: answered with `raft_status`.
@@ -85,9 +87,9 @@ public:
 using state_machine_factory = std::function<std::unique_ptr<state_machine>()>;
 
 /// The replicated exchange (replicated_exchange.hpp) as a state machine: a
-/// command is an encoded exchange_command, the output the entry's book
-/// events encoded as exchange events (see encode_events in validator.cpp:
-/// a count, then per event its fields, little-endian).
+/// command is an encoded exchange_command, the output a summary of what it
+/// did, `events=N trades=M` (the book events themselves are on every
+/// replica's tape: apply_observer).
 state_machine_factory exchange_machine(std::vector<std::string> symbols,
                                        std::int64_t tick_size = 1, std::int64_t lot_size = 1);
 

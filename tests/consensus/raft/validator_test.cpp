@@ -250,9 +250,16 @@ void check_agreement(const observed& obs, const std::vector<node_id>& replicas,
       INFO("validator " << id << " index " << e.index);
       CHECK(it->second == e);
     }
-  std::set<std::string> applied_data;
-  for (auto& [i, e] : reference)
-    applied_data.insert(e.data);
+  // Exactly once: no command is applied twice (a resend that committed again
+  // reaches the machine as a noop).
+  std::map<std::string, index_t> applied_at;
+  for (auto& [i, e] : reference) {
+    if (e.kind != entry_kind::command)
+      continue;
+    auto [it, fresh] = applied_at.emplace(e.data, i);
+    INFO("command at index " << i << " was applied at " << it->second << " already");
+    CHECK(fresh);
+  }
   for (const auto& [id, reply] : obs.replies) {
     if (reply.status != raft_submit_status::committed || sent.count(id) == 0)
       continue; // membership changes are not commands
@@ -348,6 +355,71 @@ TEST_CASE("a follower redirects a client to the leader, which answers only after
   c.rt.drain();
   REQUIRE(c.obs->replies.count(8) == 1);
   CHECK(c.obs->replies.at(8).status == raft_submit_status::committed);
+}
+
+TEST_CASE("a command resent after its answer was lost is applied once, and the resend gets "
+          "the first answer, also after a restart from a snapshot",
+          "[raft][validator]") {
+  temp_dir tmp{"sessions"};
+  cluster c;
+  for (auto id : c.ids)
+    c.dirs[id] = (tmp.path / fmt::format("v{}", id)).string();
+  c.snapshot_every = 3;
+  auto leaders = c.start_and_elect();
+  auto leader = c.validators.at(leaders.front());
+  const std::uint64_t session = 42;
+  // Request 1 of session 42, then the same again as if its answer was lost.
+  caf::send_as(c.user_actor, leader, raft_submit{1, order_k(1), session, 1});
+  c.rt.drain();
+  REQUIRE(c.obs->replies.count(1) == 1);
+  const auto first = c.obs->replies.at(1);
+  REQUIRE(first.status == raft_submit_status::committed);
+  c.obs->replies.clear();
+  caf::send_as(c.user_actor, leader, raft_submit{1, order_k(1), session, 1});
+  c.rt.drain();
+  REQUIRE(c.obs->replies.count(1) == 1);
+  CHECK(c.obs->replies.at(1) == first); // same index, term and output
+  for (auto& [id, log] : c.obs->applied) {
+    INFO("validator " << id);
+    CHECK(std::count_if(log.begin(), log.end(),
+                        [&](const log_entry& e) { return e.data == order_k(1); }) == 1);
+  }
+
+  // More commands, so every replica snapshots (every 3 entries) with the
+  // session in it; then every validator restarts from its directory.
+  for (std::uint64_t k = 2; k <= 7; ++k)
+    caf::send_as(c.user_actor, leader, raft_submit{k, order_k(k), session, 1});
+  c.rt.drain();
+  c.poll_status();
+  for (auto& [id, st] : c.obs->status) {
+    INFO("validator " << id);
+    CHECK(st.snapshot_index >= 3);
+  }
+  for (auto id : c.ids)
+    c.crash(id);
+  c.validators.clear();
+  c.obs->applied.clear();
+  for (auto id : c.ids)
+    c.spawn(id);
+  c.introduce();
+  c.rt.run_for(1000 * ms);
+  leaders = c.leaders();
+  REQUIRE(leaders.size() == 1);
+  c.obs->replies.clear();
+  caf::send_as(c.user_actor, c.validators.at(leaders.front()),
+               raft_submit{1, order_k(1), session, 1});
+  c.rt.drain();
+  REQUIRE(c.obs->replies.count(1) == 1);
+  CHECK(c.obs->replies.at(1).status == raft_submit_status::committed);
+  CHECK(c.obs->replies.at(1).index == first.index);
+  for (auto& [id, log] : c.obs->applied) {
+    INFO("validator " << id << " after the restart");
+    CHECK(std::none_of(log.begin(), log.end(),
+                       [&](const log_entry& e) { return e.data == order_k(1); }));
+  }
+  c.rt.run_for(200 * ms); // followers learn the commit index from a heartbeat
+  c.poll_status();
+  check_same_state(*c.obs, leaders.front());
 }
 
 TEST_CASE("the answers to a batch of commands travel together, in one message per step",

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 using namespace marketsim::consensus::bft::streamlet;
 using marketsim::test::cluster;
@@ -448,4 +449,44 @@ TEST_CASE("without sync, the validator cut off stays behind for good", "[streaml
   CHECK(r.nodes[2].finalized.size() == r.nodes[2].finalized_at_gst);
   CHECK(r.nodes[0].finalized.size() >= r.nodes[0].finalized_at_gst + 10);
   CHECK_FALSE(r.live(1));
+}
+
+TEST_CASE("catch-up cost after an outage (a measurement, not run by default)",
+          "[.bench][streamlet][sync]") {
+  for (std::uint64_t outage_epochs : {10, 50}) {
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+      auto p = cut_off_run(seed, true);
+      const auto e = p.protocol.epoch_duration;
+      p.outages[0].until = p.gst = static_cast<time_ns>(5 + outage_epochs) * e;
+      // The first run length at which the cut-off validator has finalized
+      // what the others had when it came back (runs are prefixes of each
+      // other: the same seed, only the end moves).
+      std::uint64_t caught_after = 0;
+      sim_result r;
+      for (std::uint64_t k = 1; k <= 20 && caught_after == 0; ++k) {
+        p.duration = p.gst + static_cast<time_ns>(k) * e;
+        r = run_simulation(p);
+        REQUIRE(r.safety.safe);
+        if (r.nodes[2].finalized.size() >= r.nodes[0].finalized_at_gst)
+          caught_after = k;
+      }
+      const auto& s = r.nodes[2].stats;
+      std::uint64_t served = 0;
+      for (const auto& n : r.nodes)
+        served += n.stats.sync_responses_sent;
+      std::printf("outage %3llu epochs, seed %llu: behind by %llu finalized blocks, caught up "
+                  "within %llu epochs; %llu requests, %llu responses (all nodes), %llu blocks "
+                  "received, %llu refused\n",
+                  static_cast<unsigned long long>(outage_epochs),
+                  static_cast<unsigned long long>(seed),
+                  static_cast<unsigned long long>(r.nodes[0].finalized_at_gst -
+                                                  r.nodes[2].finalized_at_gst),
+                  static_cast<unsigned long long>(caught_after),
+                  static_cast<unsigned long long>(s.sync_requests_sent),
+                  static_cast<unsigned long long>(served),
+                  static_cast<unsigned long long>(s.sync_blocks_received),
+                  static_cast<unsigned long long>(s.sync_refused));
+      CHECK(caught_after > 0);
+    }
+  }
 }

@@ -332,6 +332,26 @@ typename Inspector::result_type inspect(Inspector& f, streamlet_wire& x) {
   return f(caf::meta::type_name("marketsim.streamlet_wire"), x.from, x.bytes);
 }
 
+/// Block sync between Streamlet validators: a sync request or a sync
+/// response (consensus/bft/streamlet.hpp) in the wire bytes of encode_message.
+/// Apart from streamlet_wire so that live gossip and catch-up traffic can be
+/// told apart (counted, limited or prioritised) by whatever carries them; it
+/// travels the same way (network proxies when a network is configured).
+/// Bytes that do not decode to a sync message are rejected like malformed
+/// streamlet_wire bytes. `from` is the network sender; the signature inside
+/// names the author.
+struct streamlet_sync {
+  std::uint32_t from = 0;
+  std::string bytes;
+
+  friend bool operator==(const streamlet_sync&, const streamlet_sync&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, streamlet_sync& x) {
+  return f(caf::meta::type_name("marketsim.streamlet_sync"), x.from, x.bytes);
+}
+
 /// A client's transaction for a Streamlet validator's pool (opaque bytes;
 /// the payload rule decides at proposal and vote time). No answer: clients
 /// learn of finalization from the validators' observer.

@@ -109,6 +109,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<raft_client_stats>("marketsim.raft_client_stats");
   cfg.add_message_type<raft_client_timer>("marketsim.raft_client_timer");
   cfg.add_message_type<streamlet_wire>("marketsim.streamlet_wire");
+  cfg.add_message_type<streamlet_sync>("marketsim.streamlet_sync");
   cfg.add_message_type<streamlet_submit>("marketsim.streamlet_submit");
   cfg.add_message_type<streamlet_tick>("marketsim.streamlet_tick");
 }

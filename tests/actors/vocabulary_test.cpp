@@ -519,6 +519,7 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
            "marketsim.raft_client_stats");
   fx.check(raft_client_timer{287}, "marketsim.raft_client_timer");
   fx.check(streamlet_wire{3, std::string{"\x00wire\xff", 6}}, "marketsim.streamlet_wire");
+  fx.check(streamlet_sync{2, std::string{"\x02sync\x00", 6}}, "marketsim.streamlet_sync");
   fx.check(streamlet_submit{{"tx-a", ""}}, "marketsim.streamlet_submit");
   fx.check(streamlet_tick{291}, "marketsim.streamlet_tick");
 

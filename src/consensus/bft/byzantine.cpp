@@ -47,7 +47,8 @@ void replace_own_proposal(const streamlet_core& core, step_result& r,
   std::erase_if(r.sends, [&](const envelope& s) {
     if (auto* p = std::get_if<proposal>(&s.msg))
       return p->hash == old_hash;
-    return std::get<vote>(s.msg).block == old_hash;
+    auto* v = std::get_if<vote>(&s.msg);
+    return v && v->block == old_hash;
   });
   auto p = make_proposal(core.keys(), std::move(b));
   r.sends.push_back({core.self(), broadcast, p});

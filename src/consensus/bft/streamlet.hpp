@@ -24,6 +24,84 @@
 /// payload rule. What it proves (step_result::evidence): two proposals or two
 /// votes signed by one validator for one epoch, a proposal signed by a
 /// non-leader, a vote for an invalid block, a leader's invalid proposal.
+///
+/// ## Block sync
+///
+/// The paper assumes every message is eventually delivered; a real network
+/// loses some (a cut link, a crashed host), and a validator that missed a
+/// proposal or the votes that notarized a block would stay behind for good:
+/// its orphans never find their parent, and it never votes again because its
+/// longest notarized chain is shorter than the leaders'. So a validator asks.
+///
+/// What it needs (`needs_`), each a block hash:
+///   - the parent of a valid-signature proposal it cannot place (an orphan);
+///   - the parent of a proposal it has but cannot vote for because that
+///     parent, as high as its own best tip or higher, is not notarized on its
+///     chain (it missed votes);
+///   - a block it has votes for but not the block, once at least
+///     n - quorum(n) + 1 validators voted for it (so at least one honest one
+///     did: one Byzantine voter cannot make it chase made-up hashes).
+/// A need is met when the block is on a notarized chain here; it is dropped
+/// when its height is at or below the finalized height (a dead fork) or after
+/// sync_max_tries asks.
+///
+/// Asking: after a grace of half an epoch (a message in flight is not a loss)
+/// -- none for needs a sync response revealed -- the node signs one
+/// sync_request with up to max_sync_wanted needs not yet asked for in this
+/// epoch, plus its finalized and longest notarized heights, and sends it to
+/// one peer: first the one that revealed the need, then, one epoch later,
+/// the next validator, and so on. So each missing hash is asked for at most
+/// once per epoch, and within f + 1 tries an honest peer has been asked.
+///
+/// Answering: a request with a valid signature, from the current epoch (or
+/// the one before or after), within sync_answers_per_epoch of that
+/// requester's in this epoch, is answered to the requester only, with at
+/// most min(max_blocks asked, max_sync_blocks) blocks that are on a notarized
+/// chain here: each wanted block and its ancestors above the requester's
+/// finalized height, then this node's best chain above the requester's tip
+/// height, walking down from the top so the blocks nearest to what the
+/// requester named come first; sent lowest first. Each block goes as its
+/// proposer's signed proposal with quorum(n) signed votes for it (its
+/// notarization certificate); the response is signed by the responder and
+/// names the request's digest. Nothing known: no answer.
+///
+/// Accepting: only a response to the request in flight to that responder
+/// (one per peer), signed by it, with no more blocks than asked, every
+/// proposal's hash and signature valid and every certificate quorum(n)
+/// distinct validators' valid votes naming that block and its epoch. Any
+/// flaw refuses the whole response (a rejection naming the responder) and
+/// nothing in it is used; the need is asked of another peer next epoch.
+/// An accepted response's proposals and votes then go through exactly the
+/// path of live ones (without echo): block validation and the payload rule
+/// against the parent, equivocation and invalid-block evidence, vote
+/// counting, notarization, finalization.
+///
+/// What a Byzantine peer can do with sync, and what it gets:
+///   - answer nothing, or only part: the need is asked of the next peer in
+///     the following epoch (a delay of at most f epochs per need);
+///   - forge signatures, send a certificate short of a quorum, or votes for
+///     another block or epoch, or more blocks than asked: refused as a
+///     whole, reported as a rejection (bad_signature, bad_certificate,
+///     unsolicited) naming it; never counted;
+///   - send a validly signed block that breaks the rules (its own or one a
+///     colluding leader signed): validated like a live proposal, refused,
+///     with invalid_proposal evidence against its proposer and
+///     vote_for_invalid evidence against the certificate's voters;
+///   - send old or fork blocks with valid certificates: harmless, they are
+///     exactly what the live protocol would have delivered; safety never
+///     rests on sync;
+///   - push responses nobody asked for: refused (unsolicited) after one
+///     signature check;
+///   - flood requests: each costs a signature check; answers are limited per
+///     requester and epoch and bounded in size, go only to the signed
+///     requester (no reflection onto a third node), and never carry more
+///     than the request asked; a replayed request from another epoch is
+///     refused (stale_request), one replayed within the epoch uses up that
+///     requester's answers at one responder for that epoch at most.
+/// Not covered: a response is checked as a whole but a refused one is not
+/// transferable evidence against its responder (that would carry the whole
+/// response); there is no state transfer for nodes that fell further behind
+/// than the blocks peers keep (everyone keeps every block here).
 
 #include "consensus/bft/streamlet_types.hpp"
 
@@ -51,6 +129,13 @@ struct streamlet_stats {
   /// A block this node would finalize conflicts with what it already
   /// finalized: only possible when f >= n/3. The block is not finalized.
   std::uint64_t conflicting_finalizations = 0;
+  // -- block sync --
+  std::uint64_t sync_requests_sent = 0;
+  std::uint64_t sync_responses_sent = 0;
+  std::uint64_t sync_blocks_sent = 0;
+  std::uint64_t sync_blocks_received = 0; ///< in accepted responses
+  std::uint64_t sync_refused = 0;         ///< responses refused as a whole
+  std::uint64_t sync_gave_up = 0;         ///< needs dropped after sync_max_tries
 };
 
 class streamlet_core {
@@ -87,6 +172,8 @@ public:
   /// Hashes of finalized blocks, heights 1, 2, ... in order (no genesis).
   const std::vector<hash256>& finalized() const { return finalized_; }
   std::size_t pool_size() const { return pool_.size(); }
+  /// Block hashes this node is asking its peers for (block sync).
+  std::vector<hash256> sync_needs() const;
   const streamlet_stats& stats() const { return stats_; }
 
   /// The block an honest leader of `epoch` would propose now (unsigned).
@@ -97,6 +184,7 @@ public:
 private:
   struct node_block {
     std::shared_ptr<const block> blk; ///< null while only votes are known
+    crypto::signature sig;            ///< the proposer's, when blk is set (for sync)
     bool valid = false;               ///< blk known and passed validate()
     bool notarized = false;           ///< valid and quorum votes
     bool chain_notarized = false;     ///< notarized, and so is every ancestor
@@ -107,9 +195,13 @@ private:
   void advance(time_ns now, step_result& out);
   void propose(step_result& out);
   void on_proposal(const proposal& p, validator_id from, step_result& out);
+  /// A proposal whose signature and hash hold; `echo`: re-broadcast it.
+  void signed_proposal(const proposal& p, validator_id from, bool echo, step_result& out);
   void accept_block(const proposal& p, step_result& out);
   void on_vote(const vote& v, validator_id from, step_result& out);
-  void count_vote(const vote& v, step_result& out);
+  /// A vote whose signature holds; `echo`: re-broadcast it.
+  void signed_vote(const vote& v, validator_id from, bool echo, step_result& out);
+  void count_vote(const vote& v, validator_id from, step_result& out);
   void check_notarized(const hash256& h, step_result& out);
   void on_chain_notarized(const hash256& h, step_result& out);
   void try_finalize(const hash256& tip, step_result& out);
@@ -117,7 +209,32 @@ private:
   void report(offence kind, validator_id culprit, epoch_t epoch, message first,
               std::optional<message> second, std::shared_ptr<const block> blk,
               step_result& out);
-  void send(message m, step_result& out);
+  void send(packet m, step_result& out);
+  void reject(reject_reason why, validator_id from, epoch_t epoch, step_result& out);
+
+  // -- block sync (see the header comment) --
+  struct sync_need {
+    std::uint64_t height = 0; ///< 0: unknown (only votes seen)
+    time_ns since = 0;        ///< asked for only after a grace from here
+    epoch_t asked = 0;        ///< epoch of the last ask (0: never)
+    validator_id peer = 0;    ///< asked last (or first to ask)
+    std::uint32_t tries = 0;
+  };
+  struct sync_answers {
+    epoch_t epoch = 0;
+    std::uint32_t count = 0;
+  };
+  void need(const hash256& h, std::uint64_t height, validator_id hint);
+  validator_id next_peer(validator_id after) const;
+  void check_parent_notarized(const block& b, validator_id from);
+  void request_sync(step_result& out);
+  void on_sync_request(const sync_request& r, step_result& out);
+  void on_sync_response(const sync_response& r, validator_id from, step_result& out);
+  std::optional<reject_reason> check_response(const sync_response& r) const;
+  /// `h` and its ancestors above `floor`, up to `budget` blocks, top down.
+  void collect(hash256 h, std::uint64_t floor, std::size_t budget,
+               std::vector<hash256>& into) const;
+  certified_block certificate_of(const hash256& h) const;
   std::vector<std::string> batch_for(const block& draft) const;
 
   streamlet_params params_;
@@ -144,6 +261,13 @@ private:
   std::map<std::pair<validator_id, epoch_t>, vote> first_votes_;
   /// Offences already reported: (kind, culprit, epoch).
   std::set<std::tuple<offence, validator_id, epoch_t>> reported_;
+
+  std::map<hash256, sync_need> needs_;
+  /// Requests in flight, by digest: the peer asked and the epoch. One
+  /// response each, from that peer; forgotten two epochs later.
+  std::map<hash256, std::pair<validator_id, epoch_t>> pending_;
+  bool in_sync_response_ = false; ///< needs found now are asked for at once
+  std::map<validator_id, sync_answers> answered_; ///< per requester
 
   hash256 best_tip_;
   std::uint64_t best_height_ = 0;

@@ -71,6 +71,7 @@ private:
   void handle(std::size_t from, step_result&& r, time_ns now);
   void route(std::size_t from, const envelope& e, time_ns now);
   time_ns arrival(std::size_t from, std::size_t to, time_ns now);
+  bool cut_off(std::size_t ep, time_ns t) const;
   void push(event ev) {
     ev.seq = seq_++;
     queue_.push(std::move(ev));
@@ -163,14 +164,22 @@ time_ns simulation::arrival(std::size_t from, std::size_t to, time_ns now) {
   return now + rng_.upto(p_.delta);
 }
 
+bool simulation::cut_off(std::size_t ep, time_ns t) const {
+  return std::any_of(p_.outages.begin(), p_.outages.end(), [&](const outage& o) {
+    return o.who == eps_[ep].id && t >= o.from && t < o.until;
+  });
+}
+
 void simulation::route(std::size_t from, const envelope& e, time_ns now) {
   const auto sender = eps_[from].id;
+  if (cut_off(from, now))
+    return;
   for (std::size_t d = 0; d < eps_.size(); ++d) {
     if (eps_[d].id == sender || (e.to != broadcast && eps_[d].id != e.to))
       continue;
     auto at = arrival(from, d, now);
-    if (at > p_.duration)
-      continue; // would arrive after the run
+    if (at > p_.duration || cut_off(d, now) || cut_off(d, at))
+      continue; // would arrive after the run, or is lost
     event ev;
     ev.at = at;
     ev.dest = d;
@@ -265,6 +274,10 @@ std::string describe(const sim_params& p) {
      << " leader=" << (p.protocol.leader == leader_rule::hash ? "hash" : "round_robin")
      << " gst=" << p.gst << " heal=" << p.heal << " delta=" << p.delta
      << " pre_gst_max_delay=" << p.pre_gst_max_delay << " duration=" << p.duration;
+  for (const auto& o : p.outages)
+    os << " outage=v" << o.who << "@[" << o.from << "," << o.until << ")";
+  if (!p.protocol.sync)
+    os << " sync=off";
   return os.str();
 }
 

@@ -11,6 +11,9 @@
 /// message sent before GST arrives by GST + delta. After GST and the heal,
 /// every message arrives within `delta`.
 ///
+/// Outages: during each of `outages`, everything sent by or to one validator
+/// is lost (not delayed): the case block sync (streamlet.hpp) exists for.
+///
 /// Twins (the bound test): each Byzantine validator runs two honest cores
 /// with its one key, one on each side, so each side sees a consistent,
 /// honest-looking peer while the validator signs two chains. With f >= n/3
@@ -25,6 +28,13 @@
 #include <vector>
 
 namespace marketsim::consensus::bft::streamlet {
+
+/// A validator cut off from everyone: its messages sent or due in [from, until) are lost.
+struct outage {
+  validator_id who = 0;
+  time_ns from = 0;
+  time_ns until = 0;
+};
 
 struct sim_params {
   streamlet_params protocol;
@@ -43,6 +53,7 @@ struct sim_params {
                                    ///< transactions of this size, no payload rule
   time_ns tick_interval = 0;       ///< 0: a quarter epoch
   bool keep_blocks = false;        ///< fill sim_node_report::finalized_blocks
+  std::vector<outage> outages;
 };
 
 struct sim_node_report {

@@ -95,62 +95,212 @@ bool signature_ok(const vote& v, const crypto::public_key& key) {
   return crypto::verify(key, vote_bytes(v.epoch, v.block, v.voter), v.sig);
 }
 
+// -- block sync ----------------------------------------------------------------
+
 namespace {
 
-constexpr std::string_view wire_tag = "marketsim/streamlet/wire/v1";
+constexpr std::string_view sync_request_tag = "marketsim/streamlet/sync-request/v1";
+constexpr std::string_view sync_response_tag = "marketsim/streamlet/sync-response/v1";
+
+/// A request's signed fields, after whatever tag `w` started with.
+void write_request_fields(crypto::canonical_writer& w, const sync_request& r) {
+  w.u32(r.requester).u64(r.epoch).u64(r.finalized_height).u64(r.tip_height);
+  w.u32(r.max_blocks).u32(static_cast<std::uint32_t>(r.wanted.size()));
+  for (const auto& h : r.wanted)
+    w.hash(h);
+}
 
 } // namespace
 
-std::string encode_message(const message& m) {
-  crypto::canonical_writer w(wire_tag);
-  if (const auto* p = std::get_if<proposal>(&m)) {
-    const auto& b = *p->blk;
-    w.u8(0).u64(b.epoch).u64(b.height).hash(b.parent).u32(b.proposer);
-    w.u32(static_cast<std::uint32_t>(b.txs.size()));
-    for (const auto& tx : b.txs)
-      w.bytes(tx);
-    w.hash(p->hash).fixed(p->sig.bytes);
-  } else {
-    const auto& v = std::get<vote>(m);
-    w.u8(1).u64(v.epoch).hash(v.block).u32(v.voter).fixed(v.sig.bytes);
+std::string sync_request_bytes(const sync_request& r) {
+  crypto::canonical_writer w(sync_request_tag);
+  write_request_fields(w, r);
+  return w.take();
+}
+
+hash256 sync_request_digest(const sync_request& r) {
+  return crypto::blake2b_256(sync_request_bytes(r));
+}
+
+std::string sync_response_bytes(const sync_response& r) {
+  crypto::canonical_writer w(sync_response_tag);
+  w.u32(r.responder).hash(r.request).u32(static_cast<std::uint32_t>(r.blocks.size()));
+  for (const auto& cb : r.blocks) {
+    w.hash(cb.prop.hash).fixed(cb.prop.sig.bytes);
+    w.u32(static_cast<std::uint32_t>(cb.votes.size()));
+    for (const auto& v : cb.votes)
+      w.u64(v.epoch).hash(v.block).u32(v.voter).fixed(v.sig.bytes);
   }
   return w.take();
 }
 
-std::optional<message> decode_message(std::string_view bytes) {
-  crypto::canonical_reader r(bytes, wire_tag);
-  auto kind = r.u8();
-  if (kind == 0) {
-    block b;
-    b.epoch = r.u64();
-    b.height = r.u64();
-    b.parent = r.hash();
-    b.proposer = r.u32();
-    auto count = r.u32();
-    // Each tx takes at least its 4-byte length: a larger count is a lie.
-    if (count > r.remaining() / 4)
-      return std::nullopt;
-    b.txs.reserve(count);
-    for (std::uint32_t i = 0; i < count && r.good(); ++i)
-      b.txs.push_back(r.bytes());
-    proposal p;
-    p.hash = r.hash();
-    r.fixed(p.sig.bytes);
-    if (!r.ok())
-      return std::nullopt;
-    p.blk = std::make_shared<const block>(std::move(b));
-    return message{std::move(p)};
-  }
-  if (kind != 1)
+void sign(const crypto::key_pair& keys, sync_request& r) {
+  r.sig = keys.sign(sync_request_bytes(r));
+}
+
+void sign(const crypto::key_pair& keys, sync_response& r) {
+  r.sig = keys.sign(sync_response_bytes(r));
+}
+
+bool signature_ok(const sync_request& r, const crypto::public_key& key) {
+  return crypto::verify(key, sync_request_bytes(r), r.sig);
+}
+
+bool signature_ok(const sync_response& r, const crypto::public_key& key) {
+  return crypto::verify(key, sync_response_bytes(r), r.sig);
+}
+
+bool is_sync(const packet& m) {
+  return std::holds_alternative<sync_request>(m) || std::holds_alternative<sync_response>(m);
+}
+
+// -- wire form -----------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view wire_tag = "marketsim/streamlet/wire/v1";
+
+/// Smallest encodings, to refuse counts the remaining input cannot hold.
+constexpr std::size_t vote_wire_size = 8 + 32 + 4 + 64;
+constexpr std::size_t proposal_wire_size = 8 + 8 + 32 + 4 + 4 + 32 + 64;
+
+void write_proposal(crypto::canonical_writer& w, const proposal& p) {
+  const auto& b = *p.blk;
+  w.u64(b.epoch).u64(b.height).hash(b.parent).u32(b.proposer);
+  w.u32(static_cast<std::uint32_t>(b.txs.size()));
+  for (const auto& tx : b.txs)
+    w.bytes(tx);
+  w.hash(p.hash).fixed(p.sig.bytes);
+}
+
+void write_vote(crypto::canonical_writer& w, const vote& v) {
+  w.u64(v.epoch).hash(v.block).u32(v.voter).fixed(v.sig.bytes);
+}
+
+/// nullopt if the input ran out (or lies about a count); the caller checks
+/// the end of input.
+std::optional<proposal> read_proposal(crypto::canonical_reader& r) {
+  block b;
+  b.epoch = r.u64();
+  b.height = r.u64();
+  b.parent = r.hash();
+  b.proposer = r.u32();
+  auto count = r.u32();
+  // Each tx takes at least its 4-byte length: a larger count is a lie.
+  if (count > r.remaining() / 4)
     return std::nullopt;
+  b.txs.reserve(count);
+  for (std::uint32_t i = 0; i < count && r.good(); ++i)
+    b.txs.push_back(r.bytes());
+  proposal p;
+  p.hash = r.hash();
+  r.fixed(p.sig.bytes);
+  if (!r.good())
+    return std::nullopt;
+  p.blk = std::make_shared<const block>(std::move(b));
+  return p;
+}
+
+vote read_vote(crypto::canonical_reader& r) {
   vote v;
   v.epoch = r.u64();
   v.block = r.hash();
   v.voter = r.u32();
   r.fixed(v.sig.bytes);
-  if (!r.ok())
+  return v;
+}
+
+std::optional<packet> read_request(crypto::canonical_reader& r) {
+  sync_request q;
+  q.requester = r.u32();
+  q.epoch = r.u64();
+  q.finalized_height = r.u64();
+  q.tip_height = r.u64();
+  q.max_blocks = r.u32();
+  auto count = r.u32();
+  if (count > r.remaining() / 32)
     return std::nullopt;
-  return message{v};
+  q.wanted.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i)
+    q.wanted.push_back(r.hash());
+  r.fixed(q.sig.bytes);
+  return packet{std::move(q)};
+}
+
+std::optional<packet> read_response(crypto::canonical_reader& r) {
+  sync_response s;
+  s.responder = r.u32();
+  s.request = r.hash();
+  auto count = r.u32();
+  if (count > r.remaining() / (proposal_wire_size + 4))
+    return std::nullopt;
+  s.blocks.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    auto p = read_proposal(r);
+    if (!p)
+      return std::nullopt;
+    auto votes = r.u32();
+    if (votes > r.remaining() / vote_wire_size)
+      return std::nullopt;
+    certified_block cb{std::move(*p), {}};
+    cb.votes.reserve(votes);
+    for (std::uint32_t k = 0; k < votes; ++k)
+      cb.votes.push_back(read_vote(r));
+    s.blocks.push_back(std::move(cb));
+  }
+  r.fixed(s.sig.bytes);
+  return packet{std::move(s)};
+}
+
+} // namespace
+
+std::string encode_message(const packet& m) {
+  crypto::canonical_writer w(wire_tag);
+  w.u8(static_cast<std::uint8_t>(m.index()));
+  if (const auto* p = std::get_if<proposal>(&m)) {
+    write_proposal(w, *p);
+  } else if (const auto* v = std::get_if<vote>(&m)) {
+    write_vote(w, *v);
+  } else if (const auto* q = std::get_if<sync_request>(&m)) {
+    write_request_fields(w, *q);
+    w.fixed(q->sig.bytes);
+  } else {
+    const auto& s = std::get<sync_response>(m);
+    w.u32(s.responder).hash(s.request).u32(static_cast<std::uint32_t>(s.blocks.size()));
+    for (const auto& cb : s.blocks) {
+      write_proposal(w, cb.prop);
+      w.u32(static_cast<std::uint32_t>(cb.votes.size()));
+      for (const auto& v : cb.votes)
+        write_vote(w, v);
+    }
+    w.fixed(s.sig.bytes);
+  }
+  return w.take();
+}
+
+std::optional<packet> decode_message(std::string_view bytes) {
+  crypto::canonical_reader r(bytes, wire_tag);
+  std::optional<packet> out;
+  switch (r.u8()) {
+  case 0:
+    if (auto p = read_proposal(r))
+      out = packet{std::move(*p)};
+    break;
+  case 1:
+    out = packet{read_vote(r)};
+    break;
+  case 2:
+    out = read_request(r);
+    break;
+  case 3:
+    out = read_response(r);
+    break;
+  default:
+    return std::nullopt;
+  }
+  if (!out || !r.ok())
+    return std::nullopt;
+  return out;
 }
 
 std::string_view to_string(offence o) {
@@ -183,6 +333,14 @@ std::string_view to_string(reject_reason r) {
     return "too_many_txs";
   case reject_reason::invalid_payload:
     return "invalid_payload";
+  case reject_reason::bad_certificate:
+    return "bad_certificate";
+  case reject_reason::unsolicited:
+    return "unsolicited";
+  case reject_reason::stale_request:
+    return "stale_request";
+  case reject_reason::rate_limited:
+    return "rate_limited";
   }
   return "unknown";
 }

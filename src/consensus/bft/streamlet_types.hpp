@@ -1,8 +1,10 @@
 #pragma once
 
 /// The values of Streamlet (Chan & Shi, 2020): blocks, signed proposals and
-/// votes, the envelopes the core asks to send, evidence of misbehaviour, and
-/// the canonical bytes that are hashed and signed. Pure: no CAF, no I/O.
+/// votes, the block sync messages (signed requests, and responses carrying
+/// blocks with their notarization certificates), the envelopes the core asks
+/// to send, evidence of misbehaviour, and the canonical bytes that are hashed
+/// and signed. Pure: no CAF, no I/O.
 
 #include "consensus/crypto/hash.hpp"
 #include "consensus/crypto/signature.hpp"
@@ -43,6 +45,13 @@ struct streamlet_params {
   /// within one more Delta. Costs n times the messages; a network that
   /// already delivers every broadcast to everyone can turn it off.
   bool echo = true;
+  /// Block sync (streamlet.hpp): ask peers for notarized blocks this node
+  /// lacks. Off only to show what it buys (tests, benchmarks).
+  bool sync = true;
+  std::uint32_t max_sync_blocks = 16;       ///< blocks per response (and per request)
+  std::uint32_t max_sync_wanted = 8;        ///< hashes per request
+  std::uint32_t sync_answers_per_epoch = 4; ///< responses to one requester per epoch
+  std::uint32_t sync_max_tries = 0;         ///< asks per missing hash; 0: 2 (n - 1)
 };
 
 /// Votes that notarize a block: ceil(2n/3).
@@ -114,7 +123,64 @@ vote make_vote(const crypto::key_pair& keys, epoch_t epoch, const hash256& h,
 bool signature_ok(const proposal& p, const crypto::public_key& key);
 bool signature_ok(const vote& v, const crypto::public_key& key);
 
+/// The signed messages of the protocol itself (what evidence is made of).
 using message = std::variant<proposal, vote>;
+
+// -- block sync ------------------------------------------------------------------
+
+/// A validator asks one peer for notarized blocks it lacks: the blocks named
+/// in `wanted` (and their ancestors above `finalized_height`), and the
+/// blocks of the peer's longest notarized chain above `tip_height`.
+struct sync_request {
+  validator_id requester = 0;
+  epoch_t epoch = 0;                  ///< the requester's epoch: stale requests are refused
+  std::uint64_t finalized_height = 0; ///< the requester's finalized height
+  std::uint64_t tip_height = 0;       ///< the requester's longest notarized height
+  std::uint32_t max_blocks = 0;       ///< no more than this in the response
+  std::vector<hash256> wanted;
+  crypto::signature sig; ///< by `requester`, over sync_request_bytes
+
+  friend bool operator==(const sync_request&, const sync_request&) = default;
+};
+
+/// A block as its proposer signed it, with the votes that notarize it:
+/// quorum(n) votes of distinct validators naming its hash and its epoch.
+struct certified_block {
+  proposal prop;
+  std::vector<vote> votes;
+};
+
+/// The answer to one sync_request: blocks, lowest height first.
+struct sync_response {
+  validator_id responder = 0;
+  hash256 request; ///< sync_request_digest of the request it answers
+  std::vector<certified_block> blocks;
+  crypto::signature sig; ///< by `responder`, over sync_response_bytes
+};
+
+/// Signed bytes: tag "marketsim/streamlet/sync-request/v1", u32 requester,
+/// u64 epoch, u64 finalized height, u64 tip height, u32 max blocks, u32
+/// count, each wanted hash(32).
+std::string sync_request_bytes(const sync_request& r);
+/// BLAKE2b-256 of sync_request_bytes: names a request in its response.
+hash256 sync_request_digest(const sync_request& r);
+/// Signed bytes: tag "marketsim/streamlet/sync-response/v1", u32 responder,
+/// request(32), u32 count, then per block its hash(32), proposal
+/// signature(64), u32 vote count and each vote's u64 epoch, hash(32), u32
+/// voter, signature(64). (A block's hash commits to its contents.)
+std::string sync_response_bytes(const sync_response& r);
+
+/// Signs `r` as its requester / responder (fills `sig`).
+void sign(const crypto::key_pair& keys, sync_request& r);
+void sign(const crypto::key_pair& keys, sync_response& r);
+bool signature_ok(const sync_request& r, const crypto::public_key& key);
+bool signature_ok(const sync_response& r, const crypto::public_key& key);
+
+/// Everything a validator sends another.
+using packet = std::variant<proposal, vote, sync_request, sync_response>;
+
+/// True for sync_request and sync_response.
+bool is_sync(const packet& m);
 
 /// One message to send. `from` is the network sender (an echo is sent by the
 /// echoing node; the signature names the author). `to` is a validator or
@@ -122,20 +188,25 @@ using message = std::variant<proposal, vote>;
 struct envelope {
   validator_id from = 0;
   validator_id to = broadcast;
-  message msg;
+  packet msg;
 };
 
-/// The wire form of a message, for actors and hosts: canonical bytes
+/// The wire form of a packet, for actors and hosts: canonical bytes
 /// (crypto/canonical.hpp) of tag "marketsim/streamlet/wire/v1", u8 kind
-/// (0 proposal, 1 vote), then for a proposal the block's fields (u64 epoch,
-/// u64 height, parent(32), u32 proposer, u32 count, each tx as bytes), its
-/// hash(32) and signature(64); for a vote u64 epoch, hash(32), u32 voter,
-/// signature(64). Decoding checks only the form; signatures and hashes are
-/// the core's business (receive() checks them).
-std::string encode_message(const message& m);
+/// (0 proposal, 1 vote, 2 sync request, 3 sync response), then for a
+/// proposal the block's fields (u64 epoch, u64 height, parent(32), u32
+/// proposer, u32 count, each tx as bytes), its hash(32) and signature(64);
+/// for a vote u64 epoch, hash(32), u32 voter, signature(64); for a sync
+/// request its signed fields (as sync_request_bytes, without the tag) and
+/// signature(64); for a sync response u32 responder, request(32), u32 count,
+/// each block as a proposal above (without the kind) followed by u32 vote
+/// count and the votes (without the kind), then signature(64). Decoding
+/// checks only the form; signatures and hashes are the core's business
+/// (receive() checks them).
+std::string encode_message(const packet& m);
 /// nullopt on any malformed input (wrong tag or kind, truncation, trailing
 /// bytes); never allocates more than the input's size.
-std::optional<message> decode_message(std::string_view bytes);
+std::optional<packet> decode_message(std::string_view bytes);
 
 /// Offences an honest node can prove with signed messages.
 enum class offence : std::uint8_t {
@@ -176,6 +247,11 @@ enum class reject_reason : std::uint8_t {
   bad_structure, ///< height or epoch does not follow the parent, or the parent is invalid
   too_many_txs,
   invalid_payload, ///< the application's payload rule refused the transactions
+  // -- block sync --
+  bad_certificate, ///< a synced block's votes are not quorum(n) valid votes for it
+  unsolicited,     ///< a sync response no request of ours asked for, or more than asked
+  stale_request,   ///< a sync request from another epoch (a replay)
+  rate_limited,    ///< a requester's sync requests beyond sync_answers_per_epoch
 };
 std::string_view to_string(reject_reason r);
 

@@ -142,19 +142,26 @@ void prepare(streamlet_validator_state& st, time_ns now) {
   st.core->submit(encode(p));
 }
 
-void deliver(validator_ptr self, const envelope& env, const std::string& bytes) {
+/// Live gossip as streamlet_wire, block sync as streamlet_sync: the same
+/// peers' handles, so the same path (network proxies when configured).
+void deliver(validator_ptr self, const envelope& env) {
   auto& st = self->state;
+  auto bytes = encode_message(env.msg);
+  const bool sync = is_sync(env.msg);
   for (const auto& [id, handle] : st.peers) {
     if (id == st.params.id || !handle || (env.to != broadcast && env.to != id))
       continue;
-    self->send(handle, streamlet_wire{env.from, bytes});
+    if (sync)
+      self->send(handle, streamlet_sync{env.from, bytes});
+    else
+      self->send(handle, streamlet_wire{env.from, bytes});
   }
 }
 
 void handle(validator_ptr self, step_result r, time_ns now) {
   auto& st = self->state;
   for (const auto& env : r.sends)
-    deliver(self, env, encode_message(env.msg));
+    deliver(self, env);
   const auto& obs = st.params.observer;
   for (const auto& b : r.finalized)
     if (obs.on_finalized)
@@ -186,6 +193,24 @@ void tick(validator_ptr self) {
   auto now = now_of(self);
   prepare(st, now);
   handle(self, st.policy->on_tick(*st.core, now), now);
+}
+
+/// Wire bytes from a peer: live gossip (`sync` false: a proposal or a vote)
+/// or block sync (a sync request or response). Anything else is malformed.
+void receive(validator_ptr self, std::uint32_t from, const std::string& bytes, bool sync) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  auto msg = decode_message(bytes);
+  if (!msg || is_sync(*msg) != sync) {
+    if (st.params.observer.on_malformed)
+      st.params.observer.on_malformed(st.params.id, from, now);
+    if (st.warned_malformed.insert(from).second)
+      spdlog::warn("streamlet validator {}: malformed {} bytes from {} ({} bytes): rejected",
+                   st.params.id, sync ? "sync" : "wire", from, bytes.size());
+    return;
+  }
+  prepare(st, now);
+  handle(self, st.policy->on_receive(*st.core, envelope{from, st.params.id, *msg}, now), now);
 }
 
 caf::behavior streamlet_validator(validator_ptr self, streamlet_validator_params params) {
@@ -236,23 +261,8 @@ caf::behavior streamlet_validator(validator_ptr self, streamlet_validator_params
         for (auto& tx : s.txs)
           self->state.core->submit(std::move(tx));
       },
-      [self](const streamlet_wire& w) {
-        auto& st = self->state;
-        auto now = now_of(self);
-        auto msg = decode_message(w.bytes);
-        if (!msg) {
-          if (st.params.observer.on_malformed)
-            st.params.observer.on_malformed(st.params.id, w.from, now);
-          if (st.warned_malformed.insert(w.from).second)
-            spdlog::warn("streamlet validator {}: malformed wire bytes from {} ({} bytes): "
-                         "rejected",
-                         st.params.id, w.from, w.bytes.size());
-          return;
-        }
-        prepare(st, now);
-        handle(self, st.policy->on_receive(*st.core, envelope{w.from, st.params.id, *msg}, now),
-               now);
-      },
+      [self](const streamlet_wire& w) { receive(self, w.from, w.bytes, false); },
+      [self](const streamlet_sync& w) { receive(self, w.from, w.bytes, true); },
   };
 }
 

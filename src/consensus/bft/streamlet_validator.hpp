@@ -8,9 +8,13 @@
 /// - `raft_peers`: the group's ids and handles (direct, network proxies or
 ///   remote actors). Sends before it are lost, as on a network.
 /// - `streamlet_wire{from, bytes}`: a proposal or vote from a peer, in the
-///   wire form of encode_message. Bytes that do not decode are rejected,
-///   counted and logged (at most once per sender); the core checks
-///   signatures and hashes.
+///   wire form of encode_message. Bytes that do not decode (or decode to a
+///   sync message) are rejected, counted and logged (at most once per
+///   sender); the core checks signatures and hashes.
+/// - `streamlet_sync{from, bytes}`: a block sync request or response from a
+///   peer (streamlet.hpp), same wire form; the validator answers and asks
+///   with it too, over the same handles as its votes. Bytes that are not a
+///   sync message (or a proposal or vote sent as sync) are malformed.
 /// - `streamlet_submit{txs}`: client transactions for the pool.
 /// - its own `streamlet_tick`, every `tick_interval` on a grid aligned with
 ///   epoch starts: the core enters each epoch on time and proposes.

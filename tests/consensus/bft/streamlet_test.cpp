@@ -1,87 +1,12 @@
-#include "consensus/bft/streamlet.hpp"
+#include "streamlet_cluster.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <deque>
-
 using namespace marketsim::consensus::bft::streamlet;
+using marketsim::test::cluster;
+using marketsim::test::epoch_ns;
 namespace crypto = marketsim::consensus::crypto;
 
-namespace {
-
-constexpr time_ns epoch_ns = 1'000;
-
-/// n validators on a perfect network stepped by hand: `run_epoch` ticks every
-/// node into the epoch and delivers every message (to the nodes in `reach`).
-struct cluster {
-  streamlet_params p;
-  std::vector<crypto::key_pair> keys;
-  std::vector<crypto::public_key> roster;
-  std::vector<streamlet_core> nodes;
-  std::vector<std::vector<std::shared_ptr<const block>>> finalized;
-  std::vector<evidence> misbehaviour;
-  std::vector<rejection> rejected;
-  std::deque<envelope> wire;
-  std::vector<envelope> log; ///< everything ever sent
-
-  explicit cluster(std::uint32_t n, bool echo = false) {
-    p.n = n;
-    p.epoch_duration = epoch_ns;
-    p.leader = leader_rule::round_robin;
-    p.echo = echo;
-    for (validator_id i = 0; i < n; ++i) {
-      keys.push_back(crypto::key_pair::derive(99, i));
-      roster.push_back(keys.back().public_part());
-    }
-    for (validator_id i = 0; i < n; ++i)
-      nodes.emplace_back(p, i, keys[i], roster);
-    finalized.resize(n);
-  }
-
-  void take(validator_id at, step_result r) {
-    for (auto& b : r.finalized)
-      finalized[at].push_back(b);
-    for (auto& e : r.misbehaviour)
-      misbehaviour.push_back(std::move(e));
-    for (auto& x : r.rejected)
-      rejected.push_back(x);
-    for (auto& s : r.sends) {
-      log.push_back(s);
-      wire.push_back(std::move(s));
-    }
-  }
-
-  /// Delivers until quiet; `up[i]` false: node i neither sends nor receives.
-  void flush(time_ns now, const std::vector<bool>& up) {
-    while (!wire.empty()) {
-      auto e = std::move(wire.front());
-      wire.pop_front();
-      if (!up[e.from])
-        continue;
-      for (validator_id d = 0; d < p.n; ++d)
-        if (d != e.from && up[d] && (e.to == broadcast || e.to == d))
-          take(d, nodes[d].receive(e, now));
-    }
-  }
-
-  void run_epoch(epoch_t e, std::vector<bool> up = {}) {
-    if (up.empty())
-      up.assign(p.n, true);
-    auto now = epoch_start(p, e);
-    for (validator_id i = 0; i < p.n; ++i)
-      if (up[i])
-        take(i, nodes[i].tick(now));
-    flush(now + 1, up);
-  }
-
-  void deliver(validator_id to, const message& m, validator_id from = 0) {
-    take(to, nodes[to].receive({from, to, m}, nodes[to].epoch() > 0
-                                                  ? epoch_start(p, nodes[to].epoch()) + 1
-                                                  : 0));
-  }
-};
-
-} // namespace
 
 TEST_CASE("quorum is ceil(2n/3)", "[streamlet]") {
   CHECK(quorum(3) == 2);

@@ -237,3 +237,116 @@ TEST_CASE("coin rules: a leader adding forged transfers is refused and reported"
   }
   CHECK(g.safety({0, 2, 3}).safe);
 }
+
+namespace {
+
+/// A test link for one validator's traffic: forwards streamlet_wire and
+/// streamlet_sync to `target` while `sw->up`, loses them otherwise.
+struct link_switch {
+  bool up = true;
+  std::uint64_t sync_forwarded = 0;
+};
+
+caf::behavior lossy_relay(caf::event_based_actor* self, caf::actor target,
+                          std::shared_ptr<link_switch> sw) {
+  return {
+      [self, target, sw](const actors::streamlet_wire& w) {
+        if (sw->up)
+          self->send(target, w);
+      },
+      [self, target, sw](const actors::streamlet_sync& w) {
+        if (!sw->up)
+          return;
+        ++sw->sync_forwarded;
+        self->send(target, w);
+      },
+  };
+}
+
+struct cut_off_outcome {
+  std::size_t behind_at_reconnect = 0; ///< others' finalized - validator 3's, at 8 s
+  std::size_t growth_after = 0;        ///< validator 3's blocks finalized after 8 s
+  std::uint64_t sync_messages = 0;     ///< through its links
+  bool consistent = false;             ///< its chain and validator 0's agree
+};
+
+/// Four validators; every message to or from validator 3 is lost from 3 s
+/// to 8 s (1 s epochs); the run ends at 20 s.
+cut_off_outcome cut_off_validator_3(bool sync) {
+  group g{4};
+  auto ps = g.all();
+  for (auto& p : ps)
+    p.protocol.sync = sync;
+  auto& sys = g.rt.system();
+  std::vector<caf::actor> vs;
+  for (auto& p : ps)
+    vs.push_back(spawn_streamlet_validator(sys, std::move(p)));
+  auto sw = std::make_shared<link_switch>();
+  auto to_3 = sys.spawn(lossy_relay, vs[3], sw);
+  g.handles = vs;
+  g.handles.push_back(to_3);
+  actors::raft_peers others{{0, 1, 2, 3}, {vs[0], vs[1], vs[2], to_3}};
+  actors::raft_peers of_3{{0, 1, 2, 3}, {}};
+  for (validator_id i = 0; i < 3; ++i) {
+    of_3.handles.push_back(sys.spawn(lossy_relay, vs[i], sw));
+    g.handles.push_back(of_3.handles.back());
+  }
+  of_3.handles.push_back(vs[3]);
+  for (validator_id i = 0; i < 3; ++i)
+    caf::anon_send(vs[i], others);
+  caf::anon_send(vs[3], of_3);
+  for (int k = 0; k < 8; ++k)
+    for (const auto& v : vs)
+      caf::anon_send(v, actors::streamlet_submit{{"tx-" + std::to_string(k)}});
+
+  g.rt.run_until(3 * second);
+  sw->up = false;
+  g.rt.run_until(8 * second);
+  sw->up = true;
+  cut_off_outcome o;
+  auto at_reconnect = g.chain(3).size();
+  o.behind_at_reconnect = g.chain(0).size() - at_reconnect;
+  auto before = sw->sync_forwarded;
+  g.rt.run_until(20 * second);
+  o.growth_after = g.chain(3).size() - at_reconnect;
+  o.sync_messages = sw->sync_forwarded - before;
+  o.consistent = g.safety({0, 1, 2, 3}).safe && g.rec->evidence.empty();
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("a validator whose messages were all lost for five epochs catches up by block sync",
+          "[streamlet_validator][sync]") {
+  auto o = cut_off_validator_3(true);
+  CHECK(o.behind_at_reconnect >= 2);
+  CHECK(o.sync_messages > 0);
+  CHECK(o.growth_after >= o.behind_at_reconnect + 5);
+  CHECK(o.consistent);
+}
+
+TEST_CASE("without block sync, the validator cut off stays behind", "[streamlet_validator][sync]") {
+  auto o = cut_off_validator_3(false);
+  CHECK(o.behind_at_reconnect >= 2);
+  CHECK(o.sync_messages == 0);
+  CHECK(o.growth_after == 0);
+  CHECK(o.consistent);
+}
+
+TEST_CASE("sync bytes sent as live gossip, and gossip sent as sync, are malformed",
+          "[streamlet_validator][sync]") {
+  group g{4};
+  g.start(g.all());
+  sync_request q;
+  q.requester = 2;
+  q.epoch = 1;
+  sign(g.keys[2], q);
+  auto vote_bytes = encode_message(make_vote(g.keys[2], 1, genesis_hash(), 2));
+  caf::anon_send(g.handles[0], actors::streamlet_wire{2, encode_message(q)});
+  caf::anon_send(g.handles[0], actors::streamlet_sync{2, vote_bytes});
+  caf::anon_send(g.handles[0], actors::streamlet_sync{2, "garbage"});
+  g.rt.run_until(6 * second);
+  CHECK(g.rec->malformed[0] == 3);
+  CHECK(g.chain(0).size() >= 3);
+  CHECK(g.chain(0) == g.chain(1));
+}

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -23,6 +24,18 @@ namespace marketsim::consensus::raft {
 // -- state machine adapters ------------------------------------------------------
 
 namespace {
+
+/// "events=N trades=M", without a format parser per applied order.
+std::string summary(std::size_t events, std::uint64_t trades) {
+  std::string out;
+  out.reserve(40);
+  char digits[24];
+  out += "events=";
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, events).ptr);
+  out += " trades=";
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, trades).ptr);
+  return out;
+}
 
 class exchange_adapter final : public state_machine {
 public:
@@ -37,7 +50,7 @@ public:
     std::uint64_t trades = 0;
     for (const auto& ev : r.events)
       trades += ev.kind == market::event_kind::trade ? 1 : 0;
-    return {fmt::format("events={} trades={}", r.events.size(), trades), {}, trades};
+    return {summary(r.events.size(), trades), {}, trades};
   }
 
   std::string snapshot() const override {
@@ -186,9 +199,11 @@ bool persist(validator_ptr self, const output& out) {
   return true;
 }
 
-void send_all(validator_ptr self, const std::vector<message>& sends) {
+/// Sends (moves: an append's entries are not copied once more) the core's
+/// messages.
+void send_all(validator_ptr self, std::vector<message>& sends) {
   auto& st = self->state;
-  for (const auto& m : sends) {
+  for (auto& m : sends) {
     auto it = st.peers.find(receiver(m));
     if (it == st.peers.end() || !it->second) {
       // Not introduced yet (raft_peers comes after spawning): as if lost.
@@ -199,7 +214,7 @@ void send_all(validator_ptr self, const std::vector<message>& sends) {
       }
       continue;
     }
-    std::visit([&](const auto& x) { self->send(it->second, x); }, m);
+    std::visit([&](auto& x) { self->send(it->second, std::move(x)); }, m);
   }
 }
 

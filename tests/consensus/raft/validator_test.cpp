@@ -130,6 +130,12 @@ struct cluster {
     rt.shutdown(all);
   }
 
+  /// Every validator keeps its state in a directory of `tmp`.
+  void on_disk(const temp_dir& tmp) {
+    for (auto id : ids)
+      dirs[id] = (tmp.path / fmt::format("v{}", id)).string();
+  }
+
   caf::actor spawn(node_id id, bool founding = true) {
     validator_params p;
     p.id = id;
@@ -362,8 +368,7 @@ TEST_CASE("a command resent after its answer was lost is applied once, and the r
           "[raft][validator]") {
   temp_dir tmp{"sessions"};
   cluster c;
-  for (auto id : c.ids)
-    c.dirs[id] = (tmp.path / fmt::format("v{}", id)).string();
+  c.on_disk(tmp);
   c.snapshot_every = 3;
   auto leaders = c.start_and_elect();
   auto leader = c.validators.at(leaders.front());
@@ -462,8 +467,7 @@ TEST_CASE("the leader crashes: a new leader within two election timeouts, no ack
           "[raft][validator]") {
   temp_dir tmp{"crash"};
   cluster c;
-  for (auto id : c.ids)
-    c.dirs[id] = (tmp.path / fmt::format("v{}", id)).string();
+  c.on_disk(tmp);
   c.start();
   c.rt.run_for(1000 * ms);
   auto leaders = c.leaders();

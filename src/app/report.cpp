@@ -252,6 +252,10 @@ void print_halt_summary(std::ostream& out, const run_result& r) {
                        static_cast<double>(x.decided_ns) / 1e9,
                        static_cast<double>(x.started_ns) / 1e9,
                        x.agreement ? "agree" : "DISAGREE", x.verifications);
+  if (x.refused > 0)
+    out << fmt::format("  chains refused by honest validators: {}\n", x.refused);
+  for (const auto& m : x.misbehaviour)
+    out << "  misbehaviour proved: " << m << "\n";
 }
 
 void print_settlement_summary(std::ostream& out, const run_result& r) {
@@ -497,12 +501,13 @@ std::string summary_json(const run_result& r) {
     const auto& x = *r.halt;
     out += fmt::format(",\n  \"halt\": {{\"validators\": {}, \"faulty\": {}, \"sender\": {}, "
                        "\"decided\": {}, \"halted\": {}, \"agreement\": {}, "
-                       "\"started_s\": {}, \"decided_s\": {}, \"verifications\": {}}}",
+                       "\"started_s\": {}, \"decided_s\": {}, \"verifications\": {}, "
+                       "\"refused\": {}, \"misbehaviour\": {}}}",
                        x.validators, x.faulty, json_string(x.sender), x.decided ? "true" : "false",
                        x.halted ? "true" : "false", x.agreement ? "true" : "false",
                        x.started_ns >= 0 ? json_number(x.started_ns / 1e9) : "null",
                        x.decided_ns >= 0 ? json_number(x.decided_ns / 1e9) : "null",
-                       x.verifications);
+                       x.verifications, x.refused, json_strings(x.misbehaviour));
   }
   if (r.price_consensus) {
     const auto& x = *r.price_consensus;

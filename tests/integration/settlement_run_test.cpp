@@ -3,6 +3,7 @@
 /// the ledger of the tape, a leader crash fails over within two election
 /// timeouts, and the crashed validator comes back from its disk.
 
+#include "app/report.hpp"
 #include "app/run.hpp"
 #include "app/scenario.hpp"
 #include "strategies/registry.hpp"
@@ -43,6 +44,12 @@ agents:
     account: *acc
 settlement:
 )" + settlement;
+}
+
+/// The market of scenario_yaml with a `halt:` section instead of settlement.
+std::string halt_yaml(const std::string& out, const std::string& halt) {
+  auto text = scenario_yaml(out, "");
+  return text.substr(0, text.find("settlement:\n")) + "halt:\n" + halt;
 }
 
 struct out_dir {
@@ -186,10 +193,8 @@ TEST_CASE("a trading halt decided by Dolev-Strong: an honest sender halts every 
           "[halt][dolev_strong]") {
   out_dir out;
   auto yaml = [&](const std::string& sender) {
-    auto text = scenario_yaml(out.path.string(), "  validators: 3\n");
-    text = text.substr(0, text.find("settlement:\n"));
-    return text + "halt:\n  at: 1s\n  validators: 7\n  faulty: 2\n  round: 20ms\n"
-                  "  sender: " + sender + "\n";
+    return halt_yaml(out.path.string(), "  at: 1s\n  validators: 7\n  faulty: 2\n  round: 20ms\n"
+                                        "  sender: " + sender + "\n");
   };
   auto honest = run_scenario(parse_scenario(yaml("honest"), "halt.yaml", registry), registry);
   REQUIRE(honest.halt);
@@ -215,4 +220,57 @@ TEST_CASE("a trading halt decided by Dolev-Strong: an honest sender halts every 
     CHECK(r.halt->agreement);
     CHECK(r.tape.back().time_ns > 2'000'000'000); // trading went on
   }
+}
+
+TEST_CASE("a trading halt with a forging relay: the shards halt, the relay is convicted in "
+          "the report and summary.json",
+          "[halt][dolev_strong]") {
+  out_dir out;
+  auto text = halt_yaml(out.path.string(), "  at: 1s\n  validators: 7\n  faulty: 2\n"
+                                           "  round: 20ms\n  byzantine: {3: forge_relay, "
+                                           "5: selective_relay}\n");
+  auto r = run_scenario(parse_scenario(text, "halt.yaml", registry), registry);
+  REQUIRE(r.halt);
+  CHECK(r.halt->halted);
+  CHECK(r.halt->agreement);
+  CHECK(r.halt->decided_ns == 1'000'000'000 + 3 * 20'000'000);
+  CHECK(r.halt->refused >= 5); // every honest validator refused the forgery
+  REQUIRE(r.halt->misbehaviour.size() == 1);
+  CHECK(r.halt->misbehaviour.front().rfind("validator 3:", 0) == 0);
+  for (const auto& t : r.tape)
+    CHECK(t.time_ns <= r.halt->decided_ns);
+  const auto json = summary_json(r);
+  CHECK(json.find("\"misbehaviour\": [\"validator 3:") != std::string::npos);
+}
+
+TEST_CASE("a trading halt through the network layer: links faster than a round halt on "
+          "time; links slower than a round leave the validators on the default",
+          "[halt][dolev_strong][network]") {
+  out_dir out;
+  auto yaml = [&](const std::string& latency) {
+    auto text = halt_yaml(out.path.string(),
+                          "  at: 1s\n  validators: 5\n  faulty: 1\n  round: 20ms\n");
+    // The two shards at two sites: validators 0, 2, 4 at one, 1, 3 at the other.
+    text.replace(text.find("  - symbols: [AAA]"), 18, "  - site: node_0\n    symbols: [AAA]");
+    text.replace(text.find("  - symbols: [BBB]"), 18, "  - site: node_1\n    symbols: [BBB]");
+    return text + "network:\n  topology: mesh\n  nodes: 2\n  link: {latency: " + latency +
+           "}\n";
+  };
+  auto fast = run_scenario(parse_scenario(yaml("5ms"), "halt.yaml", registry), registry);
+  REQUIRE(fast.halt);
+  CHECK(fast.halt->halted);
+  CHECK(fast.halt->agreement);
+  CHECK(fast.halt->decided_ns == 1'000'000'000 + 2 * 20'000'000);
+  CHECK(fast.halt->refused == 0);
+
+  // 30 ms > 20 ms rounds: the sender's chains to the other site arrive after
+  // round 1. Its own site's validators (0, 2, 4) decide the halt, the others
+  // the default: the report shows the disagreement and no shard halts.
+  auto slow = run_scenario(parse_scenario(yaml("30ms"), "halt.yaml", registry), registry);
+  REQUIRE(slow.halt);
+  CHECK(slow.halt->decided);
+  CHECK_FALSE(slow.halt->agreement);
+  CHECK_FALSE(slow.halt->halted);
+  CHECK(slow.halt->refused > 0);
+  CHECK(slow.tape.back().time_ns > 2'000'000'000); // trading went on
 }

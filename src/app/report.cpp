@@ -283,6 +283,10 @@ void print_settlement_summary(std::ostream& out, const run_result& r) {
     out << fmt::format("; chain height {}\n", x.applied_index);
   else
     out << fmt::format("; longest wait between commits {:.1f} ms\n", ms(x.longest_gap_ns));
+  if (bft && (x.unsigned_finalized > 0 || x.finalized_twice > 0))
+    out << fmt::format("  FINALIZED ANYWAY: {} transactions no shard signed, {} trades a second "
+                       "time (neither settled)\n",
+                       x.unsigned_finalized, x.finalized_twice);
   for (const auto& m : x.misbehaviour)
     out << "  misbehaviour proved: " << m << "\n";
   if (x.crashed) {
@@ -527,7 +531,7 @@ std::string summary_json(const run_result& r) {
         "\"crashed\": {}, \"crash_at_s\": {}, \"failover_ms\": {}, \"new_leader\": {}, "
         "\"restarted\": {}, \"replicas_agree\": {}, \"applied_index\": {}, "
         "\"state_hash\": {}, \"matches_tape\": {}, \"settled\": {}, "
-        "\"misbehaviour\": {}}}",
+        "\"unsigned_finalized\": {}, \"finalized_twice\": {}, \"misbehaviour\": {}}}",
         json_string(x.protocol), x.validators, x.submitted, x.committed, x.rejected, x.gave_up, x.retries,
         json_number(x.latency_p50_ns / 1e6), json_number(x.latency_p90_ns / 1e6),
         json_number(x.latency_p99_ns / 1e6), json_number(x.latency_max_ns / 1e6),
@@ -538,7 +542,8 @@ std::string summary_json(const run_result& r) {
         x.new_leader ? std::to_string(*x.new_leader) : "null",
         x.restarted ? "true" : "false", x.replicas_agree ? "true" : "false", x.applied_index,
         json_string(x.state_hash), x.matches_tape ? "true" : "false",
-        x.settled ? "true" : "false", json_strings(x.misbehaviour));
+        x.settled ? "true" : "false", x.unsigned_finalized, x.finalized_twice,
+        json_strings(x.misbehaviour));
   }
   out += "\n}\n";
   return out;

@@ -204,7 +204,13 @@
 /// With `protocol: streamlet` the trades are transactions of Streamlet
 /// blocks (consensus/bft/streamlet_validator.hpp: signed proposals and
 /// votes, Ed25519) and each honest validator settles a trade when it
-/// finalizes the block that holds it; some validators may be Byzantine:
+/// finalizes the block that holds it. Each trade is signed by its shard
+/// (an Ed25519 key per shard from the scenario seed, held by the shard's
+/// feeder): a block with a trade no shard signed, or with a trade its chain
+/// settled already, is invalid, gets no honest vote and convicts its leader
+/// (consensus/bft/streamlet_trades.hpp). Some validators may be Byzantine;
+/// `fake_txs` leaders insert trades no shard executed, `double_spend`
+/// leaders settle a trade of their chain again:
 ///
 /// ```yaml
 /// settlement:

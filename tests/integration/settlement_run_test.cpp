@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 using namespace marketsim::app;
@@ -46,6 +47,11 @@ settlement:
 )" + settlement;
 }
 
+/// The scenario of scenario_yaml, parsed.
+scenario settlement_scenario(const std::string& out, const std::string& settlement) {
+  return parse_scenario(scenario_yaml(out, settlement), "settle.yaml", registry);
+}
+
 /// The market of scenario_yaml with a `halt:` section instead of settlement.
 std::string halt_yaml(const std::string& out, const std::string& halt) {
   auto text = scenario_yaml(out, "");
@@ -66,8 +72,7 @@ struct out_dir {
 TEST_CASE("every trade of the tape is settled, and every replica ends with the tape's ledger",
           "[settlement][raft]") {
   out_dir out;
-  auto sc = parse_scenario(scenario_yaml(out.path.string(), "  validators: 3\n"),
-                           "settle.yaml", registry);
+  auto sc = settlement_scenario(out.path.string(), "  validators: 3\n");
   auto r = run_scenario(sc, registry);
   REQUIRE(r.settlement);
   const auto& s = *r.settlement;
@@ -88,11 +93,9 @@ TEST_CASE("the leader crashes mid-run: a new one within two election timeouts, n
           "and the restarted validator catches up from its disk",
           "[settlement][raft]") {
   out_dir out;
-  auto sc = parse_scenario(scenario_yaml(out.path.string(),
-                                         "  validators: 5\n  crash_leader_at: 1s\n"
-                                         "  restart_after: 500ms\n  persist: true\n"
-                                         "  snapshot_every: 200\n"),
-                           "settle.yaml", registry);
+  auto sc = settlement_scenario(out.path.string(), "  validators: 5\n  crash_leader_at: 1s\n"
+                                                   "  restart_after: 500ms\n  persist: true\n"
+                                                   "  snapshot_every: 200\n");
   auto r = run_scenario(sc, registry);
   REQUIRE(r.settlement);
   const auto& s = *r.settlement;
@@ -125,10 +128,8 @@ TEST_CASE("settlement on Streamlet with an equivocating validator: every honest 
           "proved guilty",
           "[settlement][streamlet]") {
   out_dir out;
-  auto sc = parse_scenario(scenario_yaml(out.path.string(),
-                                         "  protocol: streamlet\n  validators: 4\n"
-                                         "  epoch: 100ms\n  byzantine: {2: equivocate}\n"),
-                           "settle.yaml", registry);
+  auto sc = settlement_scenario(out.path.string(), "  protocol: streamlet\n  validators: 4\n"
+                                                   "  epoch: 100ms\n  byzantine: {2: equivocate}\n");
   auto r = run_scenario(sc, registry);
   REQUIRE(r.settlement);
   const auto& s = *r.settlement;
@@ -152,6 +153,36 @@ TEST_CASE("settlement on Streamlet with an equivocating validator: every honest 
   auto raft = run_scenario(raft_sc, registry);
   REQUIRE(raft.settlement);
   CHECK(raft.settlement->state_hash == s.state_hash);
+}
+
+TEST_CASE("settlement on Streamlet with shard-signed trades: a leader's fake trades and "
+          "repeated trades are refused and proved, accounts hold every honest trade once and "
+          "nothing else",
+          "[settlement][streamlet][signed_trades]") {
+  out_dir out;
+  auto sc = settlement_scenario(out.path.string(), "  protocol: streamlet\n  validators: 7\n"
+                                                   "  epoch: 100ms\n"
+                                                   "  byzantine: {1: fake_txs, 2: double_spend}\n");
+  auto r = run_scenario(sc, registry);
+  REQUIRE(r.settlement);
+  const auto& s = *r.settlement;
+  REQUIRE(r.tape.size() > 100);
+  CHECK(s.settled);
+  CHECK(s.committed == r.tape.size()); // every honest trade, on every honest validator
+  CHECK(s.unsigned_finalized == 0);    // no fake trade finalized
+  CHECK(s.finalized_twice == 0);       // no trade finalized twice
+  CHECK(s.replicas_agree);
+  CHECK(s.matches_tape); // the accounts are the tape's: nothing fake, nothing twice
+  std::set<std::string> proved;
+  for (const auto& m : s.misbehaviour) {
+    INFO(m);
+    CHECK((m.rfind("validator 1:", 0) == 0 || m.rfind("validator 2:", 0) == 0));
+    proved.insert(m.substr(0, m.find(" (")));
+  }
+  CHECK(proved.count("validator 1: invalid_proposal") == 1);
+  CHECK(proved.count("validator 2: invalid_proposal") == 1);
+  const auto json = summary_json(r);
+  CHECK(json.find("\"unsigned_finalized\": 0, \"finalized_twice\": 0") != std::string::npos);
 }
 
 TEST_CASE("consensus prices: Streamlet price validators finalize prices near the symbol's "

@@ -6,7 +6,8 @@
 /// (streamlet_trades.hpp). A block passes iff every transaction decodes
 /// (with a known signer), no identity repeats inside the block or in any
 /// block of the chain it extends, and every signature verifies (all at
-/// once, crypto/batch_verify.hpp). Pure.
+/// once, crypto/batch_verify.hpp). No CAF, no clock; the rule remembers the
+/// signatures it verified (bounded), so a validator verifies each one once.
 
 #include "consensus/bft/streamlet.hpp"
 

@@ -164,6 +164,35 @@ TEST_CASE("a shard-signed trade verifies under its shard's key only, and not onc
   CHECK_FALSE(decode_signed_trade("buy 10 ACME"));
 }
 
+TEST_CASE("trade_rules on one block: shard-signed trades pass, each once; a forged copy of a "
+          "trade verified before is still refused",
+          "[streamlet_trades]") {
+  auto key = crypto::key_pair::derive(42, 0);
+  streamlet_core core(streamlet_params{1, second, leader_rule::round_robin}, 0, key,
+                      {key.public_part()}, trade_rules(shard_keys));
+  auto block_of = [](std::vector<std::string> txs) {
+    block b;
+    b.epoch = 1;
+    b.height = 1;
+    b.parent = genesis_hash();
+    b.txs = std::move(txs);
+    return b;
+  };
+  const auto t1 = encode_signed_trade(shard0, 0, 1, "a");
+  const auto t2 = encode_signed_trade(shard1, 1, 1, "b"); // same seq, other shard: distinct
+  CHECK_FALSE(core.validate(block_of({t1, t2})));
+  CHECK(core.validate(block_of({t1, t1})) == reject_reason::invalid_payload);
+  // Same shard and seq, another (validly signed) command: the same trade twice.
+  CHECK(core.validate(block_of({t1, encode_signed_trade(shard0, 0, 1, "c")})) ==
+        reject_reason::invalid_payload);
+  // t1's signature is remembered as verified; its bytes with another
+  // signature are not t1.
+  CHECK(core.validate(block_of({encode_forged_trade(0, 1, "a", 3)})) ==
+        reject_reason::invalid_payload);
+  CHECK(core.validate(block_of({"not a trade"})) == reject_reason::invalid_payload);
+  CHECK_FALSE(core.validate(block_of({})));
+}
+
 TEST_CASE("a leader inserting fake trades is refused and convicted by every honest "
           "validator; honest trades settle exactly once; unsigned ones never",
           "[streamlet_trades]") {

@@ -21,6 +21,8 @@ std::string_view to_string(ds_refusal_kind k) {
     return "late";
   case ds_refusal_kind::over_limit:
     return "over_limit";
+  case ds_refusal_kind::unknown_sender:
+    return "unknown_sender";
   }
   return "ds_refusal_kind?";
 }
@@ -146,6 +148,10 @@ void receive(validator_ptr self, ds_wire& w) {
   const auto len = static_cast<std::uint32_t>(
       std::min<std::size_t>(w.msg.chain.size(), UINT32_MAX));
   const auto round = st.ticked == 0 ? 0 : st.ticked - 1;
+  if (w.from >= st.node->config().n) {
+    refuse(self, {w.from, round, ds_refusal_kind::unknown_sender, ds_verdict::unknown_signer, {}});
+    return;
+  }
   if (len == 0 || len > st.node->config().last_round()) {
     refuse(self, {w.from, round, ds_refusal_kind::invalid, ds_verdict::wrong_round, {}});
     return;

@@ -21,7 +21,9 @@
 /// r's tick: an honest relay sent at tick r-1 counts as long as it arrives
 /// before tick r, whatever the order of events at one instant. A chain that
 /// arrives after its round's tick is late and refused (wrong_round), like
-/// one that is too long or empty. So the protocol's synchrony assumption
+/// one that is too long or empty. What waits is bounded: a few chains per
+/// round from each validator id, none from ids outside the group (`from`
+/// is not authenticated, but it cannot grow the buffers past n senders). So the protocol's synchrony assumption
 /// becomes a timing requirement: every message between validators must
 /// take less than one round (network latency below `round`); a validator
 /// that hears late decides the default, and agreement can break exactly
@@ -56,6 +58,7 @@ enum class ds_refusal_kind : std::uint8_t {
   invalid,    ///< the node refused it (`verdict`: wrong shape, forged, ...)
   late,       ///< it arrived after the tick of the round its length fits
   over_limit, ///< more chains from one sender in one round than any honest node sends
+  unknown_sender, ///< `from` is no validator of the group (so buffers stay bounded)
 };
 
 std::string_view to_string(ds_refusal_kind k);

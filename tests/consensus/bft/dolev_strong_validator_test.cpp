@@ -255,7 +255,8 @@ TEST_CASE("a selective relay changes nothing, under an honest or an equivocating
   }
 }
 
-TEST_CASE("chains that are empty, too long, late or flooding are refused and counted",
+TEST_CASE("chains that are empty, too long, late, flooding or from strangers are refused "
+          "and counted",
           "[dolev_strong_validator]") {
   group g{4, 1};
   g.start();
@@ -267,10 +268,12 @@ TEST_CASE("chains that are empty, too long, late or flooding are refused and cou
   caf::anon_send(v, actors::ds_wire{1, long_chain});
   caf::anon_send(v, actors::ds_wire{1, good}); // one signature, after round 1: late
   auto two = ds_extend(good, 1, g.keys[1]);
-  // From a stranger (`from` is not authenticated): 4 pass (then redundant in
-  // round 2), 2 are over the limit.
+  // In validator 1's name (`from` is not authenticated), after its own
+  // honest relay: 3 more pass (then redundant in round 2), 3 are over the
+  // limit; one from an id outside the group is refused at once.
   for (int k = 0; k < 6; ++k)
-    caf::anon_send(v, actors::ds_wire{9, two});
+    caf::anon_send(v, actors::ds_wire{1, two});
+  caf::anon_send(v, actors::ds_wire{9, two});
   g.rt.run_until(round0 + 10 * round_len);
   g.check_all_decide(halt);
   std::lock_guard<std::mutex> lock{g.rec->mutex};
@@ -282,8 +285,9 @@ TEST_CASE("chains that are empty, too long, late or flooding are refused and cou
   }
   CHECK(kinds[ds_refusal_kind::invalid] == 2);
   CHECK(kinds[ds_refusal_kind::late] == 1);
-  CHECK(kinds[ds_refusal_kind::over_limit] == 2);
-  CHECK(g.rec->decided[2].outcome.refused == 5);
+  CHECK(kinds[ds_refusal_kind::over_limit] == 3);
+  CHECK(kinds[ds_refusal_kind::unknown_sender] == 1);
+  CHECK(g.rec->decided[2].outcome.refused == 7);
 }
 
 namespace {

@@ -10,12 +10,14 @@
 /// response ids, and a validator answers a client only once the command is
 /// committed, long after the message that carried it.
 
+#include "consensus/bft/dolev_strong.hpp"
 #include "consensus/raft/raft_messages.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +90,32 @@ typename Inspector::result_type inspect(Inspector& f, timeout_now& x) {
 
 } // namespace marketsim::consensus::raft
 
+// -- the Dolev-Strong core's values (consensus/bft/dolev_strong.hpp) ---------------
+
+namespace marketsim::consensus::crypto {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signature& x) {
+  return f(caf::meta::type_name("marketsim.crypto.signature"), x.bytes);
+}
+
+} // namespace marketsim::consensus::crypto
+
+namespace marketsim::consensus::bft {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ds_link& x) {
+  return f(caf::meta::type_name("marketsim.ds_link"), x.signer, x.sig);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ds_message& x) {
+  return f(caf::meta::type_name("marketsim.ds_message"), x.instance, x.sender, x.value,
+           x.chain);
+}
+
+} // namespace marketsim::consensus::bft
+
 // -- validators and their clients ---------------------------------------------------
 
 namespace marketsim::actors {
@@ -107,6 +135,19 @@ struct raft_peers {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, raft_peers& x) {
   return f(caf::meta::type_name("marketsim.raft_peers"), x.ids, x.handles);
+}
+
+/// A validator's reading of raft_peers: every id but `self` with its handle
+/// into `peers` (replacing older handles). False, and nothing changed, when
+/// the ids and handles do not pair up.
+inline bool take_peers(const raft_peers& p, std::uint32_t self,
+                       std::map<std::uint32_t, caf::actor>& peers) {
+  if (p.ids.size() != p.handles.size())
+    return false;
+  for (std::size_t k = 0; k < p.ids.size(); ++k)
+    if (p.ids[k] != self)
+      peers[p.ids[k]] = p.handles[k];
+  return true;
 }
 
 /// A client's command for the replicated state machine. The answer, a
@@ -376,6 +417,55 @@ struct streamlet_tick {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, streamlet_tick& x) {
   return f(caf::meta::type_name("marketsim.streamlet_tick"), x.at_ns);
+}
+
+// -- dolev-strong validators (consensus/bft/dolev_strong_validator.hpp) ----------------
+// Peers are introduced with raft_peers (ids and handles of the group).
+
+/// A signed chain between Dolev-Strong validators. `from` is the network
+/// sender, for logs only: the signatures are what the receiver trusts.
+struct ds_wire {
+  std::uint32_t from = 0;
+  consensus::bft::ds_message msg;
+
+  friend bool operator==(const ds_wire&, const ds_wire&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ds_wire& x) {
+  return f(caf::meta::type_name("marketsim.ds_wire"), x.from, x.msg);
+}
+
+/// A Dolev-Strong validator's own timer: round `round` begins.
+struct ds_tick {
+  std::uint32_t round = 0;
+
+  friend bool operator==(const ds_tick&, const ds_tick&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ds_tick& x) {
+  return f(caf::meta::type_name("marketsim.ds_tick"), x.round);
+}
+
+/// A validator's decision after round f+1 of broadcast `instance`: `value`
+/// is its output (the single value it extracted, or the default).
+struct ds_decision {
+  std::uint32_t validator = 0;
+  std::uint64_t instance = 0;
+  std::string value;
+  bool extracted = false; ///< exactly one value was extracted
+  std::uint32_t rounds = 0;
+  std::uint64_t verifications = 0; ///< Ed25519 verifications it did
+  std::uint64_t refused = 0;       ///< chains it refused
+
+  friend bool operator==(const ds_decision&, const ds_decision&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ds_decision& x) {
+  return f(caf::meta::type_name("marketsim.ds_decision"), x.validator, x.instance, x.value,
+           x.extracted, x.rounds, x.verifications, x.refused);
 }
 
 } // namespace marketsim::actors

@@ -112,6 +112,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<streamlet_sync>("marketsim.streamlet_sync");
   cfg.add_message_type<streamlet_submit>("marketsim.streamlet_submit");
   cfg.add_message_type<streamlet_tick>("marketsim.streamlet_tick");
+  cfg.add_message_type<ds_wire>("marketsim.ds_wire");
+  cfg.add_message_type<ds_tick>("marketsim.ds_tick");
+  cfg.add_message_type<ds_decision>("marketsim.ds_decision");
 }
 
 std::string_view to_string(raft_submit_status x) {

@@ -252,6 +252,10 @@ void print_halt_summary(std::ostream& out, const run_result& r) {
                        static_cast<double>(x.decided_ns) / 1e9,
                        static_cast<double>(x.started_ns) / 1e9,
                        x.agreement ? "agree" : "DISAGREE", x.verifications);
+  if (x.refused > 0)
+    out << fmt::format("  chains refused by honest validators: {}\n", x.refused);
+  for (const auto& m : x.misbehaviour)
+    out << "  misbehaviour proved: " << m << "\n";
 }
 
 void print_settlement_summary(std::ostream& out, const run_result& r) {
@@ -279,6 +283,10 @@ void print_settlement_summary(std::ostream& out, const run_result& r) {
     out << fmt::format("; chain height {}\n", x.applied_index);
   else
     out << fmt::format("; longest wait between commits {:.1f} ms\n", ms(x.longest_gap_ns));
+  if (bft && (x.unsigned_finalized > 0 || x.finalized_twice > 0))
+    out << fmt::format("  FINALIZED ANYWAY: {} transactions no shard signed, {} trades a second "
+                       "time (neither settled)\n",
+                       x.unsigned_finalized, x.finalized_twice);
   for (const auto& m : x.misbehaviour)
     out << "  misbehaviour proved: " << m << "\n";
   if (x.crashed) {
@@ -497,12 +505,13 @@ std::string summary_json(const run_result& r) {
     const auto& x = *r.halt;
     out += fmt::format(",\n  \"halt\": {{\"validators\": {}, \"faulty\": {}, \"sender\": {}, "
                        "\"decided\": {}, \"halted\": {}, \"agreement\": {}, "
-                       "\"started_s\": {}, \"decided_s\": {}, \"verifications\": {}}}",
+                       "\"started_s\": {}, \"decided_s\": {}, \"verifications\": {}, "
+                       "\"refused\": {}, \"misbehaviour\": {}}}",
                        x.validators, x.faulty, json_string(x.sender), x.decided ? "true" : "false",
                        x.halted ? "true" : "false", x.agreement ? "true" : "false",
                        x.started_ns >= 0 ? json_number(x.started_ns / 1e9) : "null",
                        x.decided_ns >= 0 ? json_number(x.decided_ns / 1e9) : "null",
-                       x.verifications);
+                       x.verifications, x.refused, json_strings(x.misbehaviour));
   }
   if (r.price_consensus) {
     const auto& x = *r.price_consensus;
@@ -522,7 +531,7 @@ std::string summary_json(const run_result& r) {
         "\"crashed\": {}, \"crash_at_s\": {}, \"failover_ms\": {}, \"new_leader\": {}, "
         "\"restarted\": {}, \"replicas_agree\": {}, \"applied_index\": {}, "
         "\"state_hash\": {}, \"matches_tape\": {}, \"settled\": {}, "
-        "\"misbehaviour\": {}}}",
+        "\"unsigned_finalized\": {}, \"finalized_twice\": {}, \"misbehaviour\": {}}}",
         json_string(x.protocol), x.validators, x.submitted, x.committed, x.rejected, x.gave_up, x.retries,
         json_number(x.latency_p50_ns / 1e6), json_number(x.latency_p90_ns / 1e6),
         json_number(x.latency_p99_ns / 1e6), json_number(x.latency_max_ns / 1e6),
@@ -533,7 +542,8 @@ std::string summary_json(const run_result& r) {
         x.new_leader ? std::to_string(*x.new_leader) : "null",
         x.restarted ? "true" : "false", x.replicas_agree ? "true" : "false", x.applied_index,
         json_string(x.state_hash), x.matches_tape ? "true" : "false",
-        x.settled ? "true" : "false", json_strings(x.misbehaviour));
+        x.settled ? "true" : "false", x.unsigned_finalized, x.finalized_twice,
+        json_strings(x.misbehaviour));
   }
   out += "\n}\n";
   return out;

@@ -659,9 +659,13 @@ run_result run_scenario(const scenario& sc, const strategies::strategy_registry&
     std::vector<caf::actor> shard_handles;
     for (const auto& s : shards)
       shard_handles.push_back(caf::actor_cast<caf::actor>(s));
+    halt_network hn;
+    if (plan != nullptr)
+      hn = {ports, {plan->shard_sites.begin(), plan->shard_sites.end()}};
     halting = std::make_unique<trading_halt_broadcast>(rt, *sc.halt, sc.seed,
-                                                       std::move(shard_handles));
-    quit.actors.push_back(halting->actor());
+                                                       std::move(shard_handles), std::move(hn));
+    for (auto& a : halting->actors())
+      quit.actors.push_back(a);
   }
 
   // The recorder subscribes before any agent exists, so it sees every trade.

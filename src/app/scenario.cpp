@@ -2,6 +2,7 @@
 
 #include "app/network_plan.hpp"
 #include "consensus/bft/byzantine.hpp"
+#include "consensus/bft/dolev_strong_byzantine.hpp"
 #include "network/generators.hpp"
 
 #include "market/account.hpp"
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -1652,7 +1654,8 @@ public:
 
   /// The `halt:` section (see "Trading halt" in scenario.hpp).
   halt_config halt(const YAML::Node& node, const scenario& sc) const {
-    check_map(node, "halt", {"at", "validators", "faulty", "round", "reason", "sender"});
+    check_map(node, "halt",
+              {"at", "validators", "faulty", "round", "reason", "sender", "byzantine"});
     halt_config c;
     c.line = node.Mark().line + 1;
     auto at = required(node, "at", "halt");
@@ -1683,6 +1686,23 @@ public:
       if (c.sender != "honest" && c.sender != "equivocate" && c.sender != "silent")
         fail(s, "'sender' must be honest, equivocate or silent, got '" + c.sender + "'");
     }
+    if (auto b = node["byzantine"]) {
+      namespace bft = consensus::bft;
+      auto known = [](const std::string& name) {
+        auto k = bft::ds_behaviour_from_string(name);
+        return k && *k != bft::ds_behaviour_kind::honest;
+      };
+      c.byzantine = byzantine_map(b, c.validators, known,
+                                  "silent, equivocate, forge_relay, selective_relay");
+      if (c.byzantine.count(c.sender_id) > 0)
+        fail(b, "'byzantine': validator " + std::to_string(c.sender_id) +
+                    " is the sender: set its behaviour with 'sender'");
+      const auto faulty = c.byzantine.size() + (c.sender == "honest" ? 0 : 1);
+      if (faulty > c.faulty)
+        fail(b, "'byzantine': " + std::to_string(faulty) +
+                    " Byzantine validators (the sender included), more than 'faulty' (" +
+                    std::to_string(c.faulty) + ") tolerates");
+    }
     if (sc.deployment)
       fail(node, "'halt' does not combine with 'deployment' yet");
     return c;
@@ -1691,6 +1711,22 @@ public:
   /// Validator id -> Byzantine behaviour (`extra`: names beyond byzantine.hpp's).
   std::map<std::uint32_t, std::string> byzantine_map(const YAML::Node& b, std::uint32_t validators,
                                                      const std::vector<std::string>& extra) const {
+    auto known = [&](const std::string& name) {
+      return consensus::bft::streamlet::behaviour_from_string(name) ||
+             std::find(extra.begin(), extra.end(), name) != extra.end();
+    };
+    return byzantine_map(b, validators, known,
+                         "crash, silent, equivocate, vote_invalid, forge, selective_delay, "
+                         "fake_txs, double_spend" +
+                             (extra.empty() ? std::string{} : ", " + extra.front()));
+  }
+
+  /// Validator id -> a behaviour `known` accepts (`listed` names them in the
+  /// error); at least one validator stays honest.
+  std::map<std::uint32_t, std::string>
+  byzantine_map(const YAML::Node& b, std::uint32_t validators,
+                const std::function<bool(const std::string&)>& known,
+                const std::string& listed) const {
     std::map<std::uint32_t, std::string> out;
     if (!b.IsMap())
       fail(b, "'byzantine' must be a map of validator id (from 0): behaviour");
@@ -1700,13 +1736,8 @@ public:
         fail(kv.first, "'byzantine': there is no validator " + std::to_string(id) +
                            " (ids are 0 .. " + std::to_string(validators - 1) + ")");
       auto name = scalar(kv.second, "byzantine");
-      const bool known = consensus::bft::streamlet::behaviour_from_string(name) ||
-                         std::find(extra.begin(), extra.end(), name) != extra.end();
-      if (!known)
-        fail(kv.second, "'byzantine': unknown behaviour '" + name +
-                            "' (crash, silent, equivocate, vote_invalid, forge, "
-                            "selective_delay, fake_txs, double_spend" +
-                            (extra.empty() ? std::string{} : ", " + extra.front()) + ")");
+      if (!known(name))
+        fail(kv.second, "'byzantine': unknown behaviour '" + name + "' (" + listed + ")");
       out[static_cast<std::uint32_t>(id)] = name;
     }
     if (out.size() == validators)

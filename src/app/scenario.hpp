@@ -204,7 +204,13 @@
 /// With `protocol: streamlet` the trades are transactions of Streamlet
 /// blocks (consensus/bft/streamlet_validator.hpp: signed proposals and
 /// votes, Ed25519) and each honest validator settles a trade when it
-/// finalizes the block that holds it; some validators may be Byzantine:
+/// finalizes the block that holds it. Each trade is signed by its shard
+/// (an Ed25519 key per shard from the scenario seed, held by the shard's
+/// feeder): a block with a trade no shard signed, or with a trade its chain
+/// settled already, is invalid, gets no honest vote and convicts its leader
+/// (consensus/bft/streamlet_trades.hpp). Some validators may be Byzantine;
+/// `fake_txs` leaders insert trades no shard executed, `double_spend`
+/// leaders settle a trade of their chain again:
 ///
 /// ```yaml
 /// settlement:
@@ -258,7 +264,16 @@
 /// validator has the same output, and if it is the halt every shard stops
 /// taking new orders and modifies (rejected with trading_halted; cancels
 /// still work). An equivocating or silent sender leaves everyone on the
-/// default: no halt.
+/// default: no halt. Each validator is an actor of its own
+/// (consensus/bft/dolev_strong_validator.hpp); Byzantine relays forge
+/// signatures (refused, with evidence that convicts them, listed in the
+/// report) or relay selectively, and change no decision.
+///
+/// With a `network:` section the validators sit at the shards' sites
+/// (validator i at shard i mod shards) and their chains travel the network:
+/// `round` must exceed the latency between those sites, or chains arrive
+/// late, are refused, and the validators may fall back to the default or
+/// even disagree (the report says so).
 ///
 /// ```yaml
 /// halt:
@@ -268,6 +283,9 @@
 ///   round: 20ms            # optional; a round's length
 ///   reason: circuit breaker  # optional
 ///   sender: honest         # optional; honest | equivocate | silent (validator 0)
+///   byzantine: {3: forge_relay}  # optional; id -> silent | equivocate |
+///                          # forge_relay | selective_relay; with the sender,
+///                          # at most `faulty`
 /// ```
 ///
 /// Without `deployment:`, `--hosts` puts every shard on the first host and
@@ -657,7 +675,9 @@ struct halt_config {
   std::string reason = "halt decided by the validators";
   std::uint32_t sender_id = 0;
   std::string sender = "honest"; ///< honest | equivocate | silent
-  std::uint64_t key_seed = 0;    ///< set by the run (from the scenario seed)
+  /// Byzantine relays: validator id -> silent | equivocate | forge_relay |
+  /// selective_relay (dolev_strong_byzantine.hpp); never the sender.
+  std::map<std::uint32_t, std::string> byzantine;
   int line = 0;
 
   friend bool operator==(const halt_config&, const halt_config&) = default;

@@ -6,6 +6,7 @@
 #include "actors/runtime_ask.hpp"
 #include "app/run.hpp"
 #include "consensus/bft/byzantine.hpp"
+#include "consensus/bft/streamlet_trades.hpp"
 #include "consensus/bft/streamlet_validator.hpp"
 #include "consensus/crypto/signature.hpp"
 #include "consensus/raft/client.hpp"
@@ -21,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <stdexcept>
 
 namespace marketsim::app {
@@ -118,12 +120,14 @@ raft::trade_record settled_trade(market::symbol_id symbol, market::price_t price
   return {symbol, price, qty, taker_buys ? taker : maker, taker_buys ? maker : taker};
 }
 
-/// Where the feeder hands a trade: its sequence number (1, 2, ...), the
-/// encoded settlement command, and the time (actor clock, ns).
-using submit_fn = std::function<void(std::uint64_t seq, std::string command, std::int64_t now)>;
+/// Where a feeder hands a trade: its number over the run (1, 2, ...), its
+/// shard's own sequence number, the encoded settlement command, and the
+/// time (actor clock, ns).
+using submit_fn = std::function<void(std::uint64_t n, std::uint64_t shard_seq,
+                                     std::string command, std::int64_t now)>;
 
-/// Turns every trade the shards print into a settlement command; counts
-/// what it submitted.
+/// Next to one shard: turns every trade it prints into a settlement command;
+/// counts what it submitted.
 struct feeder_state {
   static inline const char* name = "marketsim.settlement_feeder";
   submit_fn submit;
@@ -141,7 +145,7 @@ feeder(actors::md_listener_actor::stateful_pointer<feeder_state> self, submit_fn
                                      t.taker_owner);
         auto n = self->state.submitted->fetch_add(1, std::memory_order_relaxed) + 1;
         self->state.submit(
-            n, raft::encode(raft::settlement_command{std::vector<raft::trade_record>{r}}),
+            n, t.seq, raft::encode(raft::settlement_command{std::vector<raft::trade_record>{r}}),
             clock_ns(self->clock().now()));
       },
       [](const actors::l1_update&) {},
@@ -149,31 +153,41 @@ feeder(actors::md_listener_actor::stateful_pointer<feeder_state> self, submit_fn
   };
 }
 
-// -- Streamlet: trades as transactions, settled on finalization ---------------------
+// -- Streamlet: shard-signed trades as transactions, settled on finalization --------
 
-/// A transaction: the trade's sequence number (8 bytes, little-endian, so
-/// two equal trades stay two transactions), then the settlement command.
-std::string streamlet_tx(std::uint64_t seq, const std::string& command) {
-  std::string tx(8, '\0');
-  for (int i = 0; i < 8; ++i)
-    tx[static_cast<std::size_t>(i)] = static_cast<char>((seq >> (8 * i)) & 0xFFu);
-  return tx + command;
-}
+/// The random stream tag of the shards' signing keys: shard i signs with
+/// key_pair::derive(derive_seed(seed, shard_key_tag), i).
+constexpr std::uint64_t shard_key_tag = 0x5348'4152'444B'4559ull; // "SHARDKEY"
 
-std::optional<std::uint64_t> streamlet_seq(const std::string& tx) {
-  if (tx.size() < 8)
-    return std::nullopt;
-  std::uint64_t seq = 0;
-  for (int i = 0; i < 8; ++i)
-    seq |= static_cast<std::uint64_t>(static_cast<unsigned char>(tx[static_cast<std::size_t>(i)]))
-           << (8 * i);
-  return seq;
+/// A trade (shard, shard's sequence number).
+using trade_id = std::pair<std::uint32_t, std::uint64_t>;
+
+/// What a Byzantine leader puts in its blocks: a trade no shard executed
+/// (shard 0's name, a signature it cannot make), one per epoch, between two
+/// owners of the run; and, to settle twice, a validly signed trade of its
+/// chain again, as is.
+streamlet::behaviour_params fake_trades() {
+  streamlet::behaviour_params p;
+  p.fake_txs = [](const streamlet::block& draft, const streamlet::streamlet_core&) {
+    const raft::trade_record fake{0, 1, 1000, 1, 2}; // 1000 units at 1 tick
+    return std::vector<std::string>{streamlet::encode_forged_trade(
+        0, 1'000'000'000 + draft.epoch,
+        raft::encode(raft::settlement_command{std::vector<raft::trade_record>{fake}}),
+        draft.epoch)};
+  };
+  p.respend = [](const std::string& tx,
+                 const streamlet::streamlet_core&) -> std::optional<std::string> {
+    if (!streamlet::decode_signed_trade(tx))
+      return std::nullopt;
+    return tx;
+  };
+  return p;
 }
 
 /// When the feeder submitted each trade (ns on the validators' time base).
 struct submit_log {
   std::mutex mutex;
-  std::map<std::uint64_t, std::int64_t> at;
+  std::map<trade_id, std::int64_t> at;
 };
 
 } // namespace
@@ -184,7 +198,7 @@ struct settlement::impl {
   std::vector<std::string> symbols; ///< names by symbol id
   std::shared_ptr<group> validators = std::make_shared<group>();
   caf::actor client;
-  caf::actor feeder_actor;
+  std::vector<caf::actor> feeders; ///< one per shard
   caf::actor chaos_actor;
   std::shared_ptr<std::atomic<std::uint64_t>> submitted =
       std::make_shared<std::atomic<std::uint64_t>>(0);
@@ -193,11 +207,14 @@ struct settlement::impl {
   std::vector<bool> honest; ///< by validator id
   std::shared_ptr<streamlet::group_record> record;
   std::shared_ptr<submit_log> submits = std::make_shared<submit_log>();
+  std::vector<crypto::public_key> shard_keys; ///< by shard index
 
   void start_raft(const std::vector<caf::actor>& shards, std::uint64_t seed,
                   const std::string& persist_dir);
   void start_streamlet(const std::vector<caf::actor>& shards, std::uint64_t seed);
-  void subscribe(const std::vector<caf::actor>& shards, submit_fn submit);
+  /// One feeder per shard, handing its trades to `submit_of(shard index)`.
+  void subscribe(const std::vector<caf::actor>& shards,
+                 const std::function<submit_fn(std::uint32_t)>& submit_of);
   settlement_result settle_raft(settlement_result r, std::chrono::nanoseconds max_wait);
   settlement_result settle_streamlet(settlement_result r, std::chrono::nanoseconds max_wait);
 
@@ -215,13 +232,15 @@ settlement::settlement(actors::runtime& rt, const settlement_config& cfg, std::u
     impl_->start_raft(shards, seed, persist_dir);
 }
 
-void settlement::impl::subscribe(const std::vector<caf::actor>& shards, submit_fn submit) {
-  feeder_actor =
-      caf::actor_cast<caf::actor>(rt.system().spawn(feeder, std::move(submit), submitted));
-  for (const auto& shard : shards)
-    caf::anon_send(caf::actor_cast<actors::exchange_shard_actor>(shard),
-                   actors::md_subscribe{caf::actor_cast<actors::md_listener_actor>(feeder_actor),
+void settlement::impl::subscribe(const std::vector<caf::actor>& shards,
+                                 const std::function<submit_fn(std::uint32_t)>& submit_of) {
+  for (std::uint32_t i = 0; i < shards.size(); ++i) {
+    feeders.push_back(
+        caf::actor_cast<caf::actor>(rt.system().spawn(feeder, submit_of(i), submitted)));
+    caf::anon_send(caf::actor_cast<actors::exchange_shard_actor>(shards[i]),
+                   actors::md_subscribe{caf::actor_cast<actors::md_listener_actor>(feeders.back()),
                                         {}, true, false, 0, 0});
+  }
 }
 
 void settlement::impl::start_raft(const std::vector<caf::actor>& shards, std::uint64_t seed,
@@ -268,8 +287,10 @@ void settlement::impl::start_raft(const std::vector<caf::actor>& shards, std::ui
   introduce(g, client);
 
   // Anonymous: the client then keeps its answer (its statistics count it).
-  subscribe(shards, [c = client](std::uint64_t seq, std::string command, std::int64_t) {
-    caf::anon_send(c, actors::raft_submit{seq, std::move(command)});
+  subscribe(shards, [c = client](std::uint32_t) -> submit_fn {
+    return [c](std::uint64_t n, std::uint64_t, std::string command, std::int64_t) {
+      caf::anon_send(c, actors::raft_submit{n, std::move(command)});
+    };
   });
 
   if (cfg.crash_leader_at) {
@@ -290,6 +311,13 @@ void settlement::impl::start_streamlet(const std::vector<caf::actor>& shards,
     keys.push_back(crypto::key_pair::derive(seed, i));
     roster.push_back(keys.back().public_part());
   }
+  // Each shard's signing key (its feeder signs the trades the shard prints);
+  // every validator knows the public halves.
+  std::vector<crypto::key_pair> signers;
+  for (std::uint32_t i = 0; i < shards.size(); ++i) {
+    signers.push_back(crypto::key_pair::derive(actors::derive_seed(seed, shard_key_tag), i));
+    shard_keys.push_back(signers.back().public_part());
+  }
   record = std::make_shared<streamlet::group_record>();
   const auto origin = clock_ns(rt.start_time());
   honest.assign(n, true);
@@ -301,31 +329,35 @@ void settlement::impl::start_streamlet(const std::vector<caf::actor>& shards,
     p.id = i;
     p.keys = keys[i];
     p.roster = roster;
+    p.payload = streamlet::trade_rules(shard_keys);
     if (auto it = cfg.byzantine.find(i); it != cfg.byzantine.end()) {
       p.behaviour = *streamlet::behaviour_from_string(it->second);
+      p.behaviour_opts = fake_trades();
       honest[i] = false;
     }
     p.origin_ns = origin;
     p.observer = streamlet::record_into(record);
   }
   streamlet_validators = streamlet::spawn_streamlet_group(sys, std::move(params));
-  subscribe(shards, [vs = streamlet_validators, log = submits, origin](
-                        std::uint64_t seq, std::string command, std::int64_t now) {
-    {
-      std::lock_guard<std::mutex> lock{log->mutex};
-      log->at[seq] = now - origin;
-    }
-    // Every validator's pool: whoever leads next proposes it.
-    actors::streamlet_submit tx{{streamlet_tx(seq, command)}};
-    for (const auto& v : vs)
-      caf::anon_send(v, tx);
+  subscribe(shards, [&](std::uint32_t shard) -> submit_fn {
+    return [vs = streamlet_validators, log = submits, origin, shard, key = signers[shard]](
+               std::uint64_t, std::uint64_t seq, std::string command, std::int64_t now) {
+      {
+        std::lock_guard<std::mutex> lock{log->mutex};
+        log->at[{shard, seq}] = now - origin;
+      }
+      // Every validator's pool: whoever leads next proposes it.
+      actors::streamlet_submit tx{{streamlet::encode_signed_trade(key, shard, seq, command)}};
+      for (const auto& v : vs)
+        caf::anon_send(v, tx);
+    };
   });
 }
 
 settlement::~settlement() = default;
 
 std::vector<caf::actor> settlement::actors() const {
-  std::vector<caf::actor> out{impl_->feeder_actor};
+  std::vector<caf::actor> out = impl_->feeders;
   if (impl_->client)
     out.push_back(impl_->client);
   for (const auto& v : impl_->streamlet_validators)
@@ -425,16 +457,29 @@ settlement_result settlement::impl::settle_streamlet(settlement_result r,
   const auto deadline = rt.now() + max_wait.count();
   const auto n = static_cast<std::uint32_t>(honest.size());
   struct view {
-    std::set<std::uint64_t> seqs;
+    std::set<trade_id> seqs;
     raft::settlement_ledger ledger;
     std::uint64_t blocks = 0;
     std::uint64_t height = 0;
   };
   std::vector<view> views;
-  std::map<std::uint64_t, std::int64_t> finalized_at; ///< seq -> when the last honest one had it
+  std::map<trade_id, std::int64_t> finalized_at; ///< trade -> when the last honest one had it
+  // Finalized by an honest validator, though the payload rule forbids it:
+  // must stay 0.
+  std::uint64_t unsigned_txs = 0, twice = 0;
+  // Each distinct transaction's signature is checked once, not at every
+  // tally (they repeat until everything is settled).
+  std::unordered_map<std::string, bool> signed_by_shard;
+  auto shard_signed = [&](const std::string& tx, const streamlet::signed_trade& t) {
+    auto [it, fresh] = signed_by_shard.emplace(tx, false);
+    if (fresh)
+      it->second = streamlet::verify_signed_trade(t, shard_keys);
+    return it->second;
+  };
   auto tally = [&] {
     views.assign(n, view{});
     finalized_at.clear();
+    unsigned_txs = twice = 0;
     std::lock_guard<std::mutex> lock{record->mutex};
     for (std::uint32_t v = 0; v < n; ++v) {
       if (!honest[v])
@@ -446,18 +491,24 @@ settlement_result settlement::impl::settle_streamlet(settlement_result r,
         ++views[v].blocks;
         views[v].height = std::max(views[v].height, f.blk->height);
         for (const auto& tx : f.blk->txs) {
-          // Not a trade (a Byzantine leader's filler), or already settled
-          // from an earlier block of this chain: skipped.
-          auto seq = streamlet_seq(tx);
-          if (!seq)
+          // Checked again here, and counted rather than settled: not a
+          // shard-signed trade, or one this chain settled already.
+          auto trade = streamlet::decode_signed_trade(tx);
+          if (!trade || !shard_signed(tx, *trade)) {
+            ++unsigned_txs;
             continue;
-          auto decoded = raft::decode_settlement_command(std::string_view{tx}.substr(8));
+          }
+          const trade_id id{trade->shard, trade->seq};
+          if (!views[v].seqs.insert(id).second) {
+            ++twice;
+            continue;
+          }
+          auto decoded = raft::decode_settlement_command(trade->command);
           auto* trades =
               decoded ? std::get_if<std::vector<raft::trade_record>>(&*decoded.value) : nullptr;
-          if (!trades || !views[v].seqs.insert(*seq).second)
-            continue;
-          views[v].ledger.settle(*trades);
-          auto& at = finalized_at[*seq];
+          if (trades)
+            views[v].ledger.settle(*trades);
+          auto& at = finalized_at[id];
           at = std::max(at, f.at);
         }
       }
@@ -477,6 +528,8 @@ settlement_result settlement::impl::settle_streamlet(settlement_result r,
     rt.run_for(std::min<std::int64_t>(cfg.epoch.count(), deadline - rt.now()));
   }
   r.submitted = submitted->load();
+  r.unsigned_finalized = unsigned_txs;
+  r.finalized_twice = twice;
   std::optional<std::uint64_t> settled_everywhere;
   r.replicas_agree = true;
   std::string first_hash;
@@ -526,7 +579,7 @@ settlement_result settlement::impl::settle_streamlet(settlement_result r,
     std::lock_guard<std::mutex> lock{record->mutex};
     std::set<std::pair<std::uint32_t, std::string>> seen;
     for (const auto& e : record->evidence)
-      if (seen.emplace(e.ev.culprit, std::string{streamlet::to_string(e.ev.kind)}).second)
+      if (honest[e.reporter] && seen.emplace(e.ev.culprit, std::string{streamlet::to_string(e.ev.kind)}).second)
         r.misbehaviour.push_back(fmt::format("validator {}: {} (epoch {}, reported by {})",
                                              e.ev.culprit, streamlet::to_string(e.ev.kind),
                                              e.ev.epoch, e.reporter));

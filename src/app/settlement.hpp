@@ -4,8 +4,15 @@
 /// Byzantine validators), for `marketsim run` with a
 /// `settlement:` section (scenario.hpp): the validators with the settlement
 /// ledger as their state machine, a client that finds the leader, a feeder
-/// that submits every trade the shards print, and the scheduled leader
-/// crash (and restart). After the run, settle() waits until every submitted
+/// per shard that submits every trade the shard prints, and the scheduled
+/// leader crash (and restart).
+///
+/// With Streamlet each shard's feeder signs its trades with the shard's
+/// Ed25519 key (derived from the scenario seed); every validator holds the
+/// shards' public keys and refuses a block with a trade no shard signed or a
+/// trade its chain settled already (streamlet_trades.hpp), so a Byzantine
+/// leader's fake trades (`byzantine: {i: fake_txs}`) or double settlement
+/// (`double_spend`) never reach the accounts, and convict it. After the run, settle() waits until every submitted
 /// trade has an answer and gathers what happened.
 
 #include "app/scenario.hpp"
@@ -57,6 +64,11 @@ struct settlement_result {
   bool matches_tape = false;
   std::string tape_hash;
   bool settled = false; ///< every submitted trade got an answer in time
+  /// Streamlet: transactions in honest validators' finalized blocks that are
+  /// not trades signed by a shard, and trades finalized a second time on one
+  /// validator's chain; the payload rule keeps both at 0 (settled neither).
+  std::uint64_t unsigned_finalized = 0;
+  std::uint64_t finalized_twice = 0;
   /// Streamlet: misbehaviour the honest validators proved (one line per
   /// culprit and offence).
   std::vector<std::string> misbehaviour;

@@ -522,6 +522,18 @@ TEST_CASE("every vocabulary type round-trips and is registered under its name",
   fx.check(streamlet_sync{2, std::string{"\x02sync\x00", 6}}, "marketsim.streamlet_sync");
   fx.check(streamlet_submit{{"tx-a", ""}}, "marketsim.streamlet_submit");
   fx.check(streamlet_tick{291}, "marketsim.streamlet_tick");
+  {
+    consensus::bft::ds_message m{292, 3, std::string{"h\x00lt", 4}, {}};
+    for (std::uint32_t k = 0; k < 2; ++k) {
+      consensus::crypto::signature sig;
+      for (std::size_t i = 0; i < sig.bytes.size(); ++i)
+        sig.bytes[i] = static_cast<std::uint8_t>(i * 3 + k);
+      m.chain.push_back({3 + k, sig});
+    }
+    fx.check(ds_wire{5, m}, "marketsim.ds_wire");
+  }
+  fx.check(ds_tick{293}, "marketsim.ds_tick");
+  fx.check(ds_decision{6, 294, "no-halt", true, 295, 296, 297}, "marketsim.ds_decision");
 
   // No registered marketsim type goes unchecked. add_message_type<T> also
   // registers std::vector<T> and stream<T> under derived names; only the

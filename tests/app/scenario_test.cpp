@@ -773,4 +773,24 @@ TEST_CASE("A halt section parses and its bad values name their line", "[scenario
   CHECK(error_of(good_yaml + "halt:\n  at: 100ms\n  sender: lazy\n")
             .find("'sender' must be honest, equivocate or silent, got 'lazy'") !=
         std::string::npos);
+
+  temp_file relays{"halt.yaml", good_yaml + "halt:\n  at: 100ms\n  validators: 7\n"
+                                            "  faulty: 2\n  byzantine: {3: forge_relay, "
+                                            "5: selective_relay}\n"};
+  const auto hr = load_scenario(relays.path(), registry).halt;
+  REQUIRE(hr);
+  CHECK(hr->byzantine == std::map<std::uint32_t, std::string>{{3, "forge_relay"},
+                                                               {5, "selective_relay"}});
+  const auto halt7 = good_yaml + "halt:\n  at: 100ms\n  validators: 7\n  faulty: 2\n";
+  CHECK(error_of(halt7 + "  byzantine: {3: forge}\n")
+            .find("unknown behaviour 'forge' (silent, equivocate, forge_relay, "
+                  "selective_relay)") != std::string::npos);
+  CHECK(error_of(halt7 + "  byzantine: {3: honest}\n").find("unknown behaviour 'honest'") !=
+        std::string::npos);
+  CHECK(error_of(halt7 + "  byzantine: {0: silent}\n")
+            .find("validator 0 is the sender: set its behaviour with 'sender'") !=
+        std::string::npos);
+  CHECK(error_of(halt7 + "  sender: silent\n  byzantine: {1: silent, 2: silent}\n")
+            .find("3 Byzantine validators (the sender included), more than 'faulty' (2)") !=
+        std::string::npos);
 }

@@ -3,6 +3,7 @@
 /// the ledger of the tape, a leader crash fails over within two election
 /// timeouts, and the crashed validator comes back from its disk.
 
+#include "app/report.hpp"
 #include "app/run.hpp"
 #include "app/scenario.hpp"
 #include "strategies/registry.hpp"
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 using namespace marketsim::app;
@@ -45,6 +47,17 @@ settlement:
 )" + settlement;
 }
 
+/// The scenario of scenario_yaml, parsed.
+scenario settlement_scenario(const std::string& out, const std::string& settlement) {
+  return parse_scenario(scenario_yaml(out, settlement), "settle.yaml", registry);
+}
+
+/// The market of scenario_yaml with a `halt:` section instead of settlement.
+std::string halt_yaml(const std::string& out, const std::string& halt) {
+  auto text = scenario_yaml(out, "");
+  return text.substr(0, text.find("settlement:\n")) + "halt:\n" + halt;
+}
+
 struct out_dir {
   std::filesystem::path path = std::filesystem::temp_directory_path() /
                                ("settlement_run_" + std::to_string(::getpid()));
@@ -59,8 +72,7 @@ struct out_dir {
 TEST_CASE("every trade of the tape is settled, and every replica ends with the tape's ledger",
           "[settlement][raft]") {
   out_dir out;
-  auto sc = parse_scenario(scenario_yaml(out.path.string(), "  validators: 3\n"),
-                           "settle.yaml", registry);
+  auto sc = settlement_scenario(out.path.string(), "  validators: 3\n");
   auto r = run_scenario(sc, registry);
   REQUIRE(r.settlement);
   const auto& s = *r.settlement;
@@ -81,11 +93,9 @@ TEST_CASE("the leader crashes mid-run: a new one within two election timeouts, n
           "and the restarted validator catches up from its disk",
           "[settlement][raft]") {
   out_dir out;
-  auto sc = parse_scenario(scenario_yaml(out.path.string(),
-                                         "  validators: 5\n  crash_leader_at: 1s\n"
-                                         "  restart_after: 500ms\n  persist: true\n"
-                                         "  snapshot_every: 200\n"),
-                           "settle.yaml", registry);
+  auto sc = settlement_scenario(out.path.string(), "  validators: 5\n  crash_leader_at: 1s\n"
+                                                   "  restart_after: 500ms\n  persist: true\n"
+                                                   "  snapshot_every: 200\n");
   auto r = run_scenario(sc, registry);
   REQUIRE(r.settlement);
   const auto& s = *r.settlement;
@@ -118,10 +128,8 @@ TEST_CASE("settlement on Streamlet with an equivocating validator: every honest 
           "proved guilty",
           "[settlement][streamlet]") {
   out_dir out;
-  auto sc = parse_scenario(scenario_yaml(out.path.string(),
-                                         "  protocol: streamlet\n  validators: 4\n"
-                                         "  epoch: 100ms\n  byzantine: {2: equivocate}\n"),
-                           "settle.yaml", registry);
+  auto sc = settlement_scenario(out.path.string(), "  protocol: streamlet\n  validators: 4\n"
+                                                   "  epoch: 100ms\n  byzantine: {2: equivocate}\n");
   auto r = run_scenario(sc, registry);
   REQUIRE(r.settlement);
   const auto& s = *r.settlement;
@@ -145,6 +153,36 @@ TEST_CASE("settlement on Streamlet with an equivocating validator: every honest 
   auto raft = run_scenario(raft_sc, registry);
   REQUIRE(raft.settlement);
   CHECK(raft.settlement->state_hash == s.state_hash);
+}
+
+TEST_CASE("settlement on Streamlet with shard-signed trades: a leader's fake trades and "
+          "repeated trades are refused and proved, accounts hold every honest trade once and "
+          "nothing else",
+          "[settlement][streamlet][signed_trades]") {
+  out_dir out;
+  auto sc = settlement_scenario(out.path.string(), "  protocol: streamlet\n  validators: 7\n"
+                                                   "  epoch: 100ms\n"
+                                                   "  byzantine: {1: fake_txs, 2: double_spend}\n");
+  auto r = run_scenario(sc, registry);
+  REQUIRE(r.settlement);
+  const auto& s = *r.settlement;
+  REQUIRE(r.tape.size() > 100);
+  CHECK(s.settled);
+  CHECK(s.committed == r.tape.size()); // every honest trade, on every honest validator
+  CHECK(s.unsigned_finalized == 0);    // no fake trade finalized
+  CHECK(s.finalized_twice == 0);       // no trade finalized twice
+  CHECK(s.replicas_agree);
+  CHECK(s.matches_tape); // the accounts are the tape's: nothing fake, nothing twice
+  std::set<std::string> proved;
+  for (const auto& m : s.misbehaviour) {
+    INFO(m);
+    CHECK((m.rfind("validator 1:", 0) == 0 || m.rfind("validator 2:", 0) == 0));
+    proved.insert(m.substr(0, m.find(" (")));
+  }
+  CHECK(proved.count("validator 1: invalid_proposal") == 1);
+  CHECK(proved.count("validator 2: invalid_proposal") == 1);
+  const auto json = summary_json(r);
+  CHECK(json.find("\"unsigned_finalized\": 0, \"finalized_twice\": 0") != std::string::npos);
 }
 
 TEST_CASE("consensus prices: Streamlet price validators finalize prices near the symbol's "
@@ -186,10 +224,8 @@ TEST_CASE("a trading halt decided by Dolev-Strong: an honest sender halts every 
           "[halt][dolev_strong]") {
   out_dir out;
   auto yaml = [&](const std::string& sender) {
-    auto text = scenario_yaml(out.path.string(), "  validators: 3\n");
-    text = text.substr(0, text.find("settlement:\n"));
-    return text + "halt:\n  at: 1s\n  validators: 7\n  faulty: 2\n  round: 20ms\n"
-                  "  sender: " + sender + "\n";
+    return halt_yaml(out.path.string(), "  at: 1s\n  validators: 7\n  faulty: 2\n  round: 20ms\n"
+                                        "  sender: " + sender + "\n");
   };
   auto honest = run_scenario(parse_scenario(yaml("honest"), "halt.yaml", registry), registry);
   REQUIRE(honest.halt);
@@ -215,4 +251,57 @@ TEST_CASE("a trading halt decided by Dolev-Strong: an honest sender halts every 
     CHECK(r.halt->agreement);
     CHECK(r.tape.back().time_ns > 2'000'000'000); // trading went on
   }
+}
+
+TEST_CASE("a trading halt with a forging relay: the shards halt, the relay is convicted in "
+          "the report and summary.json",
+          "[halt][dolev_strong]") {
+  out_dir out;
+  auto text = halt_yaml(out.path.string(), "  at: 1s\n  validators: 7\n  faulty: 2\n"
+                                           "  round: 20ms\n  byzantine: {3: forge_relay, "
+                                           "5: selective_relay}\n");
+  auto r = run_scenario(parse_scenario(text, "halt.yaml", registry), registry);
+  REQUIRE(r.halt);
+  CHECK(r.halt->halted);
+  CHECK(r.halt->agreement);
+  CHECK(r.halt->decided_ns == 1'000'000'000 + 3 * 20'000'000);
+  CHECK(r.halt->refused >= 5); // every honest validator refused the forgery
+  REQUIRE(r.halt->misbehaviour.size() == 1);
+  CHECK(r.halt->misbehaviour.front().rfind("validator 3:", 0) == 0);
+  for (const auto& t : r.tape)
+    CHECK(t.time_ns <= r.halt->decided_ns);
+  const auto json = summary_json(r);
+  CHECK(json.find("\"misbehaviour\": [\"validator 3:") != std::string::npos);
+}
+
+TEST_CASE("a trading halt through the network layer: links faster than a round halt on "
+          "time; links slower than a round leave the validators on the default",
+          "[halt][dolev_strong][network]") {
+  out_dir out;
+  auto yaml = [&](const std::string& latency) {
+    auto text = halt_yaml(out.path.string(),
+                          "  at: 1s\n  validators: 5\n  faulty: 1\n  round: 20ms\n");
+    // The two shards at two sites: validators 0, 2, 4 at one, 1, 3 at the other.
+    text.replace(text.find("  - symbols: [AAA]"), 18, "  - site: node_0\n    symbols: [AAA]");
+    text.replace(text.find("  - symbols: [BBB]"), 18, "  - site: node_1\n    symbols: [BBB]");
+    return text + "network:\n  topology: mesh\n  nodes: 2\n  link: {latency: " + latency +
+           "}\n";
+  };
+  auto fast = run_scenario(parse_scenario(yaml("5ms"), "halt.yaml", registry), registry);
+  REQUIRE(fast.halt);
+  CHECK(fast.halt->halted);
+  CHECK(fast.halt->agreement);
+  CHECK(fast.halt->decided_ns == 1'000'000'000 + 2 * 20'000'000);
+  CHECK(fast.halt->refused == 0);
+
+  // 30 ms > 20 ms rounds: the sender's chains to the other site arrive after
+  // round 1. Its own site's validators (0, 2, 4) decide the halt, the others
+  // the default: the report shows the disagreement and no shard halts.
+  auto slow = run_scenario(parse_scenario(yaml("30ms"), "halt.yaml", registry), registry);
+  REQUIRE(slow.halt);
+  CHECK(slow.halt->decided);
+  CHECK_FALSE(slow.halt->agreement);
+  CHECK_FALSE(slow.halt->halted);
+  CHECK(slow.halt->refused > 0);
+  CHECK(slow.tape.back().time_ns > 2'000'000'000); // trading went on
 }

@@ -251,36 +251,50 @@ private:
   std::multimap<time_ns, envelope> held_;
 };
 
+using fake_fn = decltype(behaviour_params::fake_txs);
+using respend_fn = decltype(behaviour_params::respend);
+
 class fake_txs_policy final : public behaviour {
 public:
+  explicit fake_txs_policy(fake_fn fakes) : fakes_(std::move(fakes)) {}
   std::string_view name() const override { return "fake_txs"; }
   step_result on_tick(streamlet_core& core, time_ns now) override {
     auto r = core.tick(now);
     replace_own_proposal(core, r, [&](block& b) {
-      for (std::uint64_t i = 0; i < 3; ++i)
-        b.txs.push_back(encode_forged_transfer(1'000'000 + b.epoch * 3 + i, core.self(),
-                                               b.epoch * 3 + i));
+      for (auto& tx : fakes_(b, core))
+        b.txs.push_back(std::move(tx));
     });
     return r;
   }
+
+private:
+  fake_fn fakes_;
 };
+
+/// Coin transfers with forged issuer signatures (fake_txs by default).
+std::vector<std::string> forged_transfers(const block& b, const streamlet_core& core) {
+  std::vector<std::string> out;
+  for (std::uint64_t i = 0; i < 3; ++i)
+    out.push_back(
+        encode_forged_transfer(1'000'000 + b.epoch * 3 + i, core.self(), b.epoch * 3 + i));
+  return out;
+}
 
 class double_spend_policy final : public behaviour {
 public:
-  explicit double_spend_policy(std::optional<crypto::key_pair> issuer)
-      : issuer_(std::move(issuer)) {}
+  explicit double_spend_policy(respend_fn respend) : respend_(std::move(respend)) {}
   std::string_view name() const override { return "double_spend"; }
   step_result on_tick(streamlet_core& core, time_ns now) override {
     auto r = core.tick(now);
-    if (!issuer_)
+    if (!respend_)
       return r;
     replace_own_proposal(core, r, [&](block& b) {
-      // Re-spend the most recent coin spent on this chain, to ourselves.
+      // Spend again the most recent spend on this chain it can.
       for (const block* a = core.find(b.parent); a && a->height > 0;
            a = core.find(a->parent))
         for (const auto& tx : a->txs)
-          if (auto t = decode_transfer(tx)) {
-            b.txs.push_back(encode_transfer(*issuer_, t->coin, 1'000'000 + core.self()));
+          if (auto again = respend_(tx, core)) {
+            b.txs.push_back(std::move(*again));
             return;
           }
     });
@@ -288,8 +302,22 @@ public:
   }
 
 private:
-  std::optional<crypto::key_pair> issuer_;
+  respend_fn respend_;
 };
+
+/// A coin transfer spent again, to the leader, signed by the colluding
+/// issuer (double_spend by default; none without an issuer).
+respend_fn coin_respend(const std::optional<crypto::key_pair>& issuer) {
+  if (!issuer)
+    return {};
+  return [key = *issuer](const std::string& tx,
+                         const streamlet_core& core) -> std::optional<std::string> {
+    auto t = decode_transfer(tx);
+    if (!t)
+      return std::nullopt;
+    return encode_transfer(key, t->coin, 1'000'000 + core.self());
+  };
+}
 
 constexpr std::array<std::pair<behaviour_kind, std::string_view>, 9> names{{
     {behaviour_kind::honest, "honest"},
@@ -337,9 +365,10 @@ std::unique_ptr<behaviour> make_behaviour(behaviour_kind kind,
   case behaviour_kind::selective_delay:
     return std::make_unique<selective_delay_policy>(p.hold_for);
   case behaviour_kind::fake_txs:
-    return std::make_unique<fake_txs_policy>();
+    return std::make_unique<fake_txs_policy>(p.fake_txs ? p.fake_txs : forged_transfers);
   case behaviour_kind::double_spend:
-    return std::make_unique<double_spend_policy>(p.issuer);
+    return std::make_unique<double_spend_policy>(p.respend ? p.respend
+                                                           : coin_respend(p.issuer));
   }
   return std::make_unique<honest_policy>();
 }

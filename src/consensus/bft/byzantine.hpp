@@ -13,6 +13,7 @@
 
 #include "consensus/bft/streamlet.hpp"
 
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -42,8 +43,12 @@ enum class behaviour_kind : std::uint8_t {
   forge,           ///< sends votes and proposals with others' names and bad signatures,
                    ///< and replays old messages (same and altered)
   selective_delay, ///< holds back everything sent to the lower half of ids
-  fake_txs,        ///< as leader, adds transfers with forged issuer signatures
-  double_spend,    ///< as leader, re-spends a coin already spent on its chain
+  fake_txs,        ///< as leader, adds transactions nobody signed (default: coin
+                   ///< transfers with forged issuer signatures; the application's
+                   ///< fakes with behaviour_params::fake_txs, e.g. fake trades)
+  double_spend,    ///< as leader, spends again what a transaction on its chain spent
+                   ///< (default: a coin, re-signed by a colluding issuer; with
+                   ///< behaviour_params::respend, e.g. a trade settled again)
 };
 
 std::string_view to_string(behaviour_kind k);
@@ -55,6 +60,15 @@ struct behaviour_params {
   time_ns hold_for = 0; ///< selective_delay: how long (default: 1.5 epochs)
   /// double_spend: the coin issuer it colludes with (signs the second spend).
   std::optional<crypto::key_pair> issuer;
+  /// fake_txs: what the leader adds to its block `draft`; empty: three coin
+  /// transfers with forged issuer signatures.
+  std::function<std::vector<std::string>(const block& draft, const streamlet_core& core)>
+      fake_txs;
+  /// double_spend: the transaction that spends again what `tx`, found on the
+  /// leader's chain, spent (nullopt: nothing to spend again in it); empty:
+  /// with `issuer`, coin transfers.
+  std::function<std::optional<std::string>(const std::string& tx, const streamlet_core& core)>
+      respend;
 };
 
 std::unique_ptr<behaviour> make_behaviour(behaviour_kind kind, const behaviour_params& p);

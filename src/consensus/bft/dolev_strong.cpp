@@ -93,6 +93,52 @@ ds_verdict ds_check(const ds_config& cfg, const ds_message& m, std::uint32_t rou
   return ds_verdict::accepted;
 }
 
+namespace {
+
+/// Whether link k of `m` verifies (its signer must be known).
+bool link_verifies(const ds_config& cfg, const ds_message& m, std::size_t k) {
+  return crypto::verify(cfg.keys[m.chain[k].signer], ds_signed_bytes(m, k), m.chain[k].sig);
+}
+
+bool signers_known(const ds_config& cfg, const ds_message& m) {
+  for (const auto& link : m.chain)
+    if (link.signer >= cfg.n || link.signer >= cfg.keys.size())
+      return false;
+  return true;
+}
+
+} // namespace
+
+std::optional<ds_evidence> ds_forgery_evidence(const ds_config& cfg, ds_message m) {
+  if (!signers_known(cfg, m))
+    return std::nullopt;
+  std::size_t bad = 0;
+  while (bad < m.chain.size() && link_verifies(cfg, m, bad))
+    ++bad;
+  if (bad == m.chain.size())
+    return std::nullopt;
+  ds_evidence e;
+  e.bad_link = bad;
+  for (std::size_t k = bad + 1; k < m.chain.size() && !e.culprit; ++k)
+    if (link_verifies(cfg, m, k)) {
+      e.culprit = m.chain[k].signer;
+      e.culprit_link = k;
+    }
+  e.msg = std::move(m);
+  return e;
+}
+
+bool ds_verify_evidence(const ds_config& cfg, const ds_evidence& e) {
+  const auto& m = e.msg;
+  if (!signers_known(cfg, m) || e.bad_link >= m.chain.size() ||
+      link_verifies(cfg, m, e.bad_link))
+    return false;
+  if (!e.culprit)
+    return true;
+  return e.culprit_link > e.bad_link && e.culprit_link < m.chain.size() &&
+         m.chain[e.culprit_link].signer == *e.culprit && link_verifies(cfg, m, e.culprit_link);
+}
+
 // -- dolev_strong_node --
 
 dolev_strong_node::dolev_strong_node(ds_config cfg, node_id self, crypto::key_pair key)

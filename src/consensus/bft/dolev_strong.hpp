@@ -121,6 +121,31 @@ ds_message ds_extend(ds_message m, node_id signer, const crypto::key_pair& key);
 ds_verdict ds_check(const ds_config& cfg, const ds_message& m, std::uint32_t round,
                     std::uint64_t* verifications = nullptr);
 
+/// Proof of a forgery: link `bad_link` of `msg` does not verify, and
+/// `culprit`, the signer of a later link whose own signature does verify,
+/// signed the chain with that bad link inside. An honest node verifies a
+/// whole chain before it signs (receive()), so that signature convicts its
+/// signer; anyone with the keys can check it (ds_verify_evidence). Without a
+/// valid later link nobody is convicted (the network sender is not
+/// authenticated): `culprit` is empty.
+struct ds_evidence {
+  ds_message msg;
+  std::size_t bad_link = 0;
+  std::optional<node_id> culprit;
+  std::size_t culprit_link = 0; ///< meaningful with a culprit
+
+  friend bool operator==(const ds_evidence&, const ds_evidence&) = default;
+};
+
+/// The evidence in `m` when one of its signatures does not verify (signers
+/// must be known, < n); nullopt when every signature verifies or a signer is
+/// unknown.
+std::optional<ds_evidence> ds_forgery_evidence(const ds_config& cfg, ds_message m);
+
+/// True iff `e` proves what it claims: link bad_link fails, and with a
+/// culprit, link culprit_link (after it) is the culprit's and verifies.
+bool ds_verify_evidence(const ds_config& cfg, const ds_evidence& e);
+
 /// One node of one broadcast (honest behaviour).
 class dolev_strong_node {
 public:
@@ -144,6 +169,8 @@ public:
 
   node_id self() const { return self_; }
   const ds_config& config() const { return cfg_; }
+  /// The node's own key pair (a Byzantine policy signs with it).
+  const crypto::key_pair& keys() const { return key_; }
   /// Ed25519 verifications done by this node (for benchmarks).
   std::uint64_t verifications() const { return verifications_; }
 

@@ -233,6 +233,13 @@ caf::behavior streamlet_validator(validator_ptr self, streamlet_validator_params
                                          st.params.coin_issuer, quotes_of,
                                          st.params.protocol)
                   : payload_check{};
+  if (rule && st.params.payload)
+    rule = [a = std::move(rule), b = st.params.payload](const block& blk,
+                                                        const streamlet_core& view) {
+      return a(blk, view) && b(blk, view);
+    };
+  else if (st.params.payload)
+    rule = st.params.payload;
   st.core = std::make_unique<streamlet_core>(st.params.protocol, st.params.id,
                                              st.params.keys, st.params.roster,
                                              std::move(rule));

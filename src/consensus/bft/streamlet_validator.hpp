@@ -84,6 +84,9 @@ struct streamlet_validator_params {
   behaviour_params behaviour_opts;
   std::optional<crypto::public_key> coin_issuer;
   std::optional<price_mode> prices;
+  /// The application's own payload rule (shard-signed trades, say); with
+  /// prices or coins a block must pass both. Empty: none.
+  payload_check payload;
   /// Time 0 of the epochs on the actor clock (ns since the clock's epoch):
   /// the same for the whole group (runtime::start_time()).
   std::int64_t origin_ns = 0;

@@ -505,14 +505,9 @@ caf::behavior validator(validator_ptr self, validator_params params) {
   return {
       [self](const raft_peers& p) {
         auto& st = self->state;
-        if (p.ids.size() != p.handles.size()) {
+        if (!take_peers(p, st.params.id, st.peers))
           spdlog::warn("raft validator {}: raft_peers with {} ids and {} handles: ignored",
                        st.params.id, p.ids.size(), p.handles.size());
-          return;
-        }
-        for (std::size_t k = 0; k < p.ids.size(); ++k)
-          if (p.ids[k] != st.params.id)
-            st.peers[p.ids[k]] = p.handles[k];
       },
       [self](const raft_wake& w) {
         auto& st = self->state;

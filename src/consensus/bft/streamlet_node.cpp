@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <filesystem>
 #include <ostream>
 #include <stdexcept>
@@ -145,6 +146,77 @@ streamlet_validator_params validator_params_of(const streamlet_node_options& o,
   return p;
 }
 
+// -- the gate: what the process publishes -----------------------------------------------
+
+using gate_open_atom = caf::atom_constant<caf::atom("gateopen")>;
+
+/// Wire messages held before the gate opens, at most (a peer's burst).
+constexpr std::size_t max_held = 100'000;
+
+struct gate_state {
+  static inline const char* name = "marketsim.streamlet_gate";
+  std::uint32_t id = 0; ///< for logs
+  caf::actor validator;
+  std::map<std::uint32_t, caf::actor> peers; ///< by index; null while lost
+  bool open = false;
+  std::vector<actors::streamlet_wire> held;
+  std::uint64_t dropped = 0;
+};
+
+/// Stands in front of the validator until genesis. A validator starts its
+/// epochs at its first raft_peers, and a message it gets before that is
+/// handled with no peer to answer: a vote it casts then is lost for good
+/// (the validator has no block sync), and with n = 4 two validators that
+/// missed a notarization can stall the group. So the peers' links (the
+/// keepers' raft_peers) and their messages come here; at genesis the gate
+/// hands the validator every peer known so far, then what arrived early, in
+/// order, and from then on forwards everything. Published instead of the
+/// validator, it also rejects unexpected messages (transport.hpp).
+caf::behavior streamlet_gate(caf::stateful_actor<gate_state>* self, std::uint32_t id,
+                             caf::actor validator, std::chrono::nanoseconds until_genesis) {
+  self->state.id = id;
+  self->state.validator = std::move(validator);
+  distributed::reject_unexpected(self);
+  self->delayed_send(self, std::max(until_genesis, std::chrono::nanoseconds{0}),
+                     gate_open_atom::value);
+  return {
+      [self](actors::raft_peers& p) {
+        auto& st = self->state;
+        if (p.ids.size() != p.handles.size())
+          return;
+        for (std::size_t k = 0; k < p.ids.size(); ++k)
+          st.peers[p.ids[k]] = p.handles[k];
+        if (st.open)
+          self->send(st.validator, std::move(p));
+      },
+      [self](actors::streamlet_wire& w) {
+        auto& st = self->state;
+        if (st.open)
+          self->send(st.validator, std::move(w));
+        else if (st.held.size() < max_held)
+          st.held.push_back(std::move(w));
+        else if (st.dropped++ == 0)
+          spdlog::warn("validator {}: more than {} messages before genesis: dropping", st.id,
+                       max_held);
+      },
+      [self](actors::streamlet_submit& s) { self->send(self->state.validator, std::move(s)); },
+      [self](gate_open_atom) {
+        auto& st = self->state;
+        actors::raft_peers all; // possibly empty: the validator starts either way
+        for (const auto& [peer, h] : st.peers) {
+          all.ids.push_back(peer);
+          all.handles.push_back(h);
+        }
+        st.open = true;
+        self->send(st.validator, std::move(all));
+        for (auto& w : st.held)
+          self->send(st.validator, std::move(w));
+        st.held.clear();
+        st.held.shrink_to_fit();
+      },
+  };
+}
+
 std::string evidence_list(const finality_meter::summary& s) {
   std::string text;
   for (const auto& [what, count] : s.evidence_by)
@@ -173,18 +245,24 @@ int run_streamlet_node(const streamlet_node_options& o, std::ostream& out,
   const auto& proto = params.protocol;
   const auto behaviour = params.behaviour;
 
+  // The meter outlives the actor system, whose destructor waits for the
+  // validator that reports into it.
+  auto meter = std::make_shared<finality_meter>(params.id, proto, params.id, 1);
   distributed::stop_signals stop; // before the actor system (see process.hpp)
   distributed::process_config cfg{o.threads, o.security};
   if (!cfg.usable(who, err))
     return 2;
   caf::actor_system sys{cfg};
-  auto meter = std::make_shared<finality_meter>(params.id, proto, params.id, 1);
   params.observer = meter->observer(true);
   const auto origin_ns = params.origin_ns;
   auto validator = spawn_streamlet_validator(sys, std::move(params));
-  auto port = distributed::publish_member(sys, validator, o.port, o.bind, o.security, who, err);
-  if (!port)
+  const auto until_genesis = std::chrono::nanoseconds{o.genesis_ms * 1'000'000 - unix_now_ns()};
+  auto gate = sys.spawn(streamlet_gate, o.id, validator, until_genesis);
+  auto port = distributed::publish_member(sys, gate, o.port, o.bind, o.security, who, err);
+  if (!port) {
+    caf::anon_send_exit(validator, caf::exit_reason::user_shutdown);
     return 2;
+  }
   auto core_now = [origin_ns] { return steady_now_ns() - origin_ns; };
   const auto first_epoch = epoch_at(proto, core_now());
   out << fmt::format("{} listening on {}:{} (n {}, f {}, epoch {} ms from unix ms {}, now "
@@ -194,14 +272,13 @@ int run_streamlet_node(const streamlet_node_options& o, std::ostream& out,
                      to_string(behaviour), group.keys_from)
       << std::flush;
 
-  // The validator starts its epochs at its first raft_peers, peers or not.
-  caf::anon_send(validator, actors::raft_peers{});
-  std::vector<caf::actor> helpers;
+  // The keepers report to the gate, which starts the validator at genesis.
+  std::vector<caf::actor> helpers{gate};
   for (const auto& p : group.peers)
     if (distributed::should_connect(o.id, p.id, o.security))
       helpers.push_back(distributed::spawn_peer_link(
           sys, {fmt::format("validator {}", o.id), fmt::format("validator {}", p.id), p,
-                p.id - 1, o.id - 1, validator, o.security.tls, o.security}));
+                p.id - 1, o.id - 1, gate, o.security.tls, o.security}));
   auto counters = std::make_shared<load_counters>();
   if (o.load) {
     load_params lp;
@@ -245,7 +322,7 @@ int run_streamlet_node(const streamlet_node_options& o, std::ostream& out,
   for (auto& h : helpers)
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(validator, caf::exit_reason::user_shutdown);
-  sys.middleman().unpublish(validator, *port);
+  sys.middleman().unpublish(gate, *port);
   print_lines();
 
   const auto s = meter->read();

@@ -197,8 +197,9 @@ struct driver_state {
 caf::behavior load_driver(caf::stateful_actor<driver_state>* self, caf::actor validator,
                           load_params p, std::shared_ptr<const finality_meter> meter,
                           std::shared_ptr<load_counters> counters) {
-  self->state.started_ns = steady_now_ns();
-  self->send(self, load_tick_atom::value);
+  const auto start_in = std::max(p.start_in, std::chrono::nanoseconds{0});
+  self->state.started_ns = steady_now_ns() + start_in.count();
+  self->delayed_send(self, start_in, load_tick_atom::value);
   return {
       [=](load_tick_atom) {
         auto& st = self->state;

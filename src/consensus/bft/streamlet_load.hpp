@@ -140,6 +140,9 @@ struct load_params {
   std::uint64_t window = 10'000;
   std::size_t tx_bytes = 100;
   std::chrono::milliseconds interval{10}; ///< how often it submits
+  /// When to start (a node's driver waits for genesis: what it submitted
+  /// before would be a backlog that inflates the first epochs' rate).
+  std::chrono::nanoseconds start_in{0};
   std::size_t max_per_message = 2'000;
 };
 

@@ -286,6 +286,7 @@ int run_streamlet_node(const streamlet_node_options& o, std::ostream& out,
     lp.rate = *o.load;
     lp.window = o.load_window > 0 ? o.load_window : 3 * o.max_block_txs;
     lp.tx_bytes = o.tx_bytes;
+    lp.start_in = until_genesis;
     helpers.push_back(spawn_load_driver(sys, validator, lp, meter, counters));
   }
 

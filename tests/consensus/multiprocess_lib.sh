@@ -9,6 +9,8 @@
 #   wait_exit PID SECONDS   the exit code of PID, or 124 if it still runs then
 #   wait_listening PID LOG  until LOG says "listening on" (0), PID died or 10 s
 #                           passed (1, with the log's start on stderr)
+#   make_test_certs         a CA and one node certificate signed by it in $tmp:
+#                           ca.pem, node.pem, node.key (1 without openssl)
 
 if [ $# -ne 1 ]; then
   echo "usage: $0 <path-to-marketsim>" >&2
@@ -67,4 +69,17 @@ wait_listening() {
   done
   echo "$(basename "$log") did not start: $(head -c 600 "$log")" >&2
   return 1
+}
+
+make_test_certs() {
+  command -v openssl >/dev/null || return 1
+  (
+    cd "$tmp" || exit 1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -keyout ca.key -out ca.pem -days 2 -subj /CN=marketsim-ca &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout node.key -out node.csr -subj /CN=node &&
+      openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 2 \
+        -out node.pem
+  ) >/dev/null 2>&1
 }

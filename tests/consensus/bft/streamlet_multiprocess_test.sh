@@ -6,8 +6,8 @@
 # kill -9 of one validator the other three must keep finalizing, still in
 # agreement; SIGTERM gives exit 0 and a summary. Then a second group in which
 # validator 3 equivocates: the honest three must report evidence against it,
-# keep finalizing and agree, and all stop by themselves after --epochs. Also:
-# bad input gives exit 2 and one line.
+# keep finalizing and agree, and all stop by themselves after --epochs. Then
+# a group over TLS. Also: bad input gives exit 2 and one line.
 # Waits poll the validators' output (bounded); every process is killed by its
 # pid on exit.
 #
@@ -145,6 +145,24 @@ else
 fi
 check_agreement "survivors and the killed validator's prefix" "${vlog[@]}"
 
+# wait_stopped SECONDS IDS...: each validator, run with --epochs, must exit 0
+# by itself within SECONDS with a summary line.
+wait_stopped() {
+  local secs=$1 id code ok=0
+  shift
+  for id in "$@"; do
+    wait_exit "${vpid[$id]}" "$secs"
+    code=$?
+    if [ $code -eq 0 ] && grep -q "^validator $id: summary: finalized height" "${vlog[$id]}"; then
+      unset "vpid[$id]"
+    else
+      fail "validator $id ($run): exit $code after --epochs (124: still running $secs s later)"
+      ok=1
+    fi
+  done
+  return $ok
+}
+
 # -- SIGTERM: exit 0 with a summary -----------------------------------------------------
 stop_all() { # IDS...: SIGTERM, then each must exit 0 within 10 s with a summary line
   local id code
@@ -188,16 +206,7 @@ if [ $n -eq 3 ]; then
 else
   fail "only $n honest validator(s) report the equivocation"
 fi
-for id in 1 2 3 4; do # --epochs 24: each exits 0 by itself, with a summary
-  wait_exit "${vpid[$id]}" 30
-  code=$?
-  if [ $code -eq 0 ] && grep -q "^validator $id: summary: finalized height" "${vlog[$id]}"; then
-    unset "vpid[$id]"
-  else
-    fail "validator $id: exit $code after --epochs 24 (124: still running after 30 s more)"
-  fi
-done
-[ ${#vpid[@]} -eq 0 ] && pass "--epochs 24: all four exit 0 with a summary"
+wait_stopped 30 1 2 3 4 && pass "--epochs 24: all four exit 0 with a summary"
 if grep -h "evidence: .* by validator [124] " "${vlog[1]}" "${vlog[2]}" "${vlog[4]}"; then
   fail "evidence against an honest validator"
 fi
@@ -208,6 +217,27 @@ if [ "$min" -ge 8 ]; then
   pass "with an equivocating validator the honest three finalized (heights $hs in 24 epochs)"
 else
   fail "with an equivocating validator the honest three finalized too little: heights $hs"
+fi
+
+# -- over TLS (mutual certificates): only links to smaller ids, handles announced ----------
+if make_test_certs; then
+  run=tls
+  genesis=$(($(now_ms) + 1500))
+  for id in 1 2 3 4; do
+    start $id --key "$tmp/keys/v$id.key" "${keys[@]}" --epochs 12 --tls-cert "$tmp/node.pem" \
+      --tls-key "$tmp/node.key" --tls-ca "$tmp/ca.pem" || exit 1
+  done
+  wait_stopped 30 1 2 3 4
+  check_agreement "over TLS" "${vlog[@]}"
+  hs="$(height "${vlog[1]}") $(height "${vlog[2]}") $(height "${vlog[3]}") $(height "${vlog[4]}")"
+  min=$(printf '%s\n' $hs | sort -n | head -1)
+  if [ "$min" -ge 6 ]; then
+    pass "over TLS all four finalized (heights $hs in 12 epochs)"
+  else
+    fail "over TLS: heights $hs in 12 epochs"
+  fi
+else
+  echo "SKIP: over TLS (no openssl command)"
 fi
 
 echo "streamlet multiprocess test: $((SECONDS - t_start)) s, $failures failure(s)"

@@ -169,16 +169,7 @@ done
 [ ${#vpid[@]} -eq 0 ] && pass "SIGTERM: all three validators exit 0"
 
 # -- the same group over TLS (mutual certificates): a short stream -----------------
-if command -v openssl >/dev/null; then
-  (
-    cd "$tmp" || exit 1
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-      -keyout ca.key -out ca.pem -days 2 -subj /CN=marketsim-ca &&
-      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout node.key -out node.csr -subj /CN=node &&
-      openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 2 \
-        -out node.pem
-  ) >/dev/null 2>&1
+if make_test_certs; then
   tls=(--tls-cert "$tmp/node.pem" --tls-key "$tmp/node.key" --tls-ca "$tmp/ca.pem")
   for id in 1 2 3; do
     "$bin" validator --id "$id" --listen "${port[$id]}" --data "$tmp/tls$id" --peers "$peers" \

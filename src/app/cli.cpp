@@ -7,6 +7,8 @@
 #include "app/scenario.hpp"
 #include "distributed/node.hpp"
 #include "distributed/transport.hpp"
+#include "consensus/bft/streamlet_bench.hpp"
+#include "consensus/bft/streamlet_node.hpp"
 #include "consensus/raft/validator_node.hpp"
 #include "strategies/registry.hpp"
 
@@ -500,6 +502,82 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->capture_default_str();
   distributed::add_security_options(*rb, rb_opts.security);
 
+  // -- streamlet across processes (consensus/bft/streamlet_node.hpp) --
+  consensus::bft::streamlet::streamlet_node_options sv_opts;
+  auto* sv = app.add_subcommand(
+      "streamlet-validator",
+      "Run one Streamlet validator in real time until SIGINT/SIGTERM or --epochs");
+  sv->add_option("--id", sv_opts.id, "This validator's id (1..n, in --peers)")->required();
+  sv->add_option("--listen", sv_opts.port, "TCP port (the one --peers gives)")
+      ->required()
+      ->check(CLI::Range(0, 65535));
+  sv->add_option("--bind", sv_opts.bind, "Address to listen on")->capture_default_str();
+  sv->add_option("--peers", sv_opts.peers, "Every validator, ids 1..n: id=host:port,...")
+      ->required();
+  sv->add_option("--epoch-ms", sv_opts.epoch_ms, "Epoch duration, ms")->capture_default_str();
+  sv->add_option("--genesis-ms", sv_opts.genesis_ms,
+                 "Unix time (ms) when epoch 1 starts; the same for every validator")
+      ->capture_default_str();
+  sv->add_option("--leader", sv_opts.leader, "Leader rule: hash or round-robin")
+      ->check(CLI::IsMember({"hash", "round-robin"}))
+      ->capture_default_str();
+  bool sv_no_echo = false;
+  sv->add_flag("--no-echo", sv_no_echo, "Do not re-broadcast proposals and votes");
+  sv->add_option("--max-block-txs", sv_opts.max_block_txs, "A leader's batch")
+      ->capture_default_str();
+  sv->add_option("--key", sv_opts.key_file, "This validator's key pair file");
+  sv->add_option("--roster", sv_opts.roster_file, "Every validator's public key (roster file)");
+  sv->add_option("--key-seed", sv_opts.key_seed,
+                 "Tests only: derive every key from this seed instead of files");
+  sv->add_option("--behaviour", sv_opts.behaviour,
+                 "honest, crash, silent, equivocate, vote_invalid, forge, selective_delay")
+      ->capture_default_str();
+  sv->add_option("--crash-after-ms", sv_opts.crash_after_ms,
+                 "With --behaviour crash: when, after start");
+  sv->add_option("--epochs", sv_opts.epochs, "Stop after this many epochs (0: at a signal)")
+      ->capture_default_str();
+  sv->add_option("--status-ms", sv_opts.status_ms, "A status line this often (0: never)")
+      ->capture_default_str();
+  bool sv_quiet_blocks = false;
+  sv->add_flag("--no-block-lines", sv_quiet_blocks, "No line per finalized block");
+  sv->add_option("--load", sv_opts.load,
+                 "Submit this many transactions/s to this validator (0: saturate)");
+  sv->add_option("--load-window", sv_opts.load_window,
+                 "Own transactions unfinalized at most (0: 3 blocks)");
+  sv->add_option("--tx-bytes", sv_opts.tx_bytes, "Size of a load transaction")
+      ->capture_default_str();
+  sv->add_option("--threads", sv_opts.threads, "Scheduler threads (0: one per core)")
+      ->capture_default_str();
+  distributed::add_security_options(*sv, sv_opts.security);
+
+  consensus::bft::streamlet::streamlet_keygen_options sk_opts;
+  auto* sk = app.add_subcommand(
+      "streamlet-keygen", "Write key pairs v1.key .. v<n>.key and roster.txt for validators");
+  sk->add_option("--out", sk_opts.out_dir, "Directory to write to")->required();
+  sk->add_option("--validators", sk_opts.validators, "How many")->capture_default_str();
+
+  consensus::bft::streamlet::streamlet_bench_options sb_opts;
+  auto* sb = app.add_subcommand(
+      "streamlet-bench",
+      "Finalized tx/s and latency through Streamlet validator actors, against the core");
+  sb->add_option("--sizes", sb_opts.sizes, "Group sizes, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  sb->add_option("--epoch-ms", sb_opts.epoch_ms, "Epoch duration, ms")->capture_default_str();
+  sb->add_option("--epochs", sb_opts.epochs, "Measured epochs")->capture_default_str();
+  sb->add_option("--batch", sb_opts.batch, "A leader's batch (max block txs)")
+      ->capture_default_str();
+  sb->add_option("--rate", sb_opts.rate, "Offered tx/s over all drivers (0: saturate)")
+      ->capture_default_str();
+  sb->add_option("--tx-bytes", sb_opts.tx_bytes, "Transaction size")->capture_default_str();
+  sb->add_flag("--echo", sb_opts.echo, "Re-broadcast proposals and votes");
+  sb->add_option("--leader", sb_opts.leader, "hash or round-robin")
+      ->check(CLI::IsMember({"hash", "round-robin"}))
+      ->capture_default_str();
+  sb->add_option("--threads", sb_opts.threads, "Scheduler threads (0: one per core)");
+  bool sb_no_core = false;
+  sb->add_flag("--no-core", sb_no_core, "Skip the pure-core baseline (and the ratio)");
+
   // -- Streamlet validators in virtual time (app/consensus_scenario.hpp) --
   consensus_cli_options cons_opts;
   auto* cons = app.add_subcommand(
@@ -614,6 +692,17 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       return consensus::raft::run_validator_node(val_opts, out, err);
     if (rb->parsed())
       return consensus::raft::run_raft_bench(rb_opts, out, err);
+    if (sv->parsed()) {
+      sv_opts.echo = !sv_no_echo;
+      sv_opts.print_blocks = !sv_quiet_blocks;
+      return consensus::bft::streamlet::run_streamlet_node(sv_opts, out, err);
+    }
+    if (sk->parsed())
+      return consensus::bft::streamlet::run_streamlet_keygen(sk_opts, out, err);
+    if (sb->parsed()) {
+      sb_opts.core_baseline = !sb_no_core;
+      return consensus::bft::streamlet::run_streamlet_bench(sb_opts, out, err);
+    }
     if (cons->parsed())
       return consensus_command(cons_opts, out, err);
     if (strategies_cmd->parsed())
@@ -642,7 +731,8 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     err << "marketsim: bench needs a subcommand: book, shard or virtual (see --help)\n";
   else
     err << "marketsim: a subcommand is required: run, node, validator, raft-bench, "
-           "consensus, experiment, strategies or bench (see --help)\n";
+           "streamlet-validator, streamlet-keygen, streamlet-bench, consensus, experiment, "
+           "strategies or bench (see --help)\n";
   return exit_usage;
 }
 

@@ -205,7 +205,7 @@ caf::error configure(caf::actor_system_config& cfg, const transport_security& s)
 
 caf::expected<std::uint16_t> publish(caf::actor_system& sys, const caf::actor& a,
                                      std::uint16_t port, const std::string& addr,
-                                     const transport_security& s) {
+                                     const transport_security& s, bool reuse_address) {
   if (!a)
     return fail(caf::sec::cannot_publish_invalid_actor,
                 "cannot publish an invalid actor on " + endpoint(addr, port));
@@ -213,7 +213,8 @@ caf::expected<std::uint16_t> publish(caf::actor_system& sys, const caf::actor& a
     return err;
   auto in = addr.empty() ? nullptr : addr.c_str();
   auto res =
-      s.tls ? caf::openssl::publish(a, port, in) : sys.middleman().publish(a, port, in);
+      s.tls ? caf::openssl::publish(a, port, in, reuse_address)
+            : sys.middleman().publish(a, port, in, reuse_address);
   if (!res)
     return fail(res.error() == caf::sec::cannot_open_port ? caf::sec::cannot_open_port
                                                           : caf::sec::runtime_error,

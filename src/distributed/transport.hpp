@@ -62,10 +62,15 @@ caf::error configure(caf::actor_system_config& cfg, const transport_security& s)
 /// Publishes `a` on `addr:port` (port 0: ephemeral; addr "": every
 /// interface); returns the bound port or an error saying what failed. `s` must
 /// be the security given to configure(); a plain publish on a TLS node is
-/// refused (it would open an unauthenticated door).
+/// refused (it would open an unauthenticated door). With `reuse_address`, the
+/// port is bound with SO_REUSEADDR: a process restarted after kill -9 finds
+/// its port held by the TIME_WAIT connections of its previous life, and on
+/// Linux SO_REUSEADDR only overrides them when the old listener had it too
+/// (a port another process listens on is still refused).
 caf::expected<std::uint16_t> publish(caf::actor_system& sys, const caf::actor& a,
                                      std::uint16_t port, const std::string& addr,
-                                     const transport_security& s);
+                                     const transport_security& s,
+                                     bool reuse_address = false);
 
 /// Connects to the actor published at `host:port`, waiting at most `timeout`.
 /// Errors (caf::sec codes, with the endpoint and cause in the context):

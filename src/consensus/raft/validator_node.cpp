@@ -1,26 +1,23 @@
 #include "consensus/raft/validator_node.hpp"
 
 #include "actors/consensus_messages.hpp"
-#include "actors/vocabulary.hpp"
 #include "consensus/raft/client.hpp"
 #include "consensus/raft/exchange_command.hpp"
 #include "consensus/raft/validator.hpp"
+#include "distributed/process.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
-#include <caf/openssl/publish.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
 #include <ostream>
-#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -29,79 +26,18 @@ namespace marketsim::consensus::raft {
 using namespace marketsim::actors;
 using std::chrono::steady_clock;
 
-// -- parsing -------------------------------------------------------------------------
-
-namespace {
-
-std::uint64_t parse_number(const std::string& text, const std::string& what) {
-  if (text.empty() || text.size() > 10 ||
-      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    throw std::invalid_argument(fmt::format("{}: '{}' is not a number", what, text));
-  return std::stoull(text);
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::string::size_type from = 0;
-  while (true) {
-    auto at = text.find(sep, from);
-    parts.push_back(text.substr(from, at == std::string::npos ? std::string::npos : at - from));
-    if (at == std::string::npos)
-      return parts;
-    from = at + 1;
-  }
-}
-
-} // namespace
-
-std::vector<validator_address> parse_validator_list(const std::string& spec) {
-  if (spec.empty())
-    throw std::invalid_argument("the validator list is empty (want id=host:port,...)");
-  std::vector<validator_address> out;
-  std::set<std::uint32_t> seen;
-  for (const auto& item : split(spec, ',')) {
-    const auto eq = item.find('=');
-    const auto colon = item.rfind(':');
-    if (eq == std::string::npos || colon == std::string::npos || colon < eq)
-      throw std::invalid_argument(
-          fmt::format("validator list: '{}' is not id=host:port", item));
-    validator_address a;
-    const auto id = parse_number(item.substr(0, eq), "validator list: id");
-    if (id == 0 || id > 0xffffffffu)
-      throw std::invalid_argument(fmt::format("validator list: id {} out of 1..2^32-1", id));
-    a.id = static_cast<std::uint32_t>(id);
-    a.host = item.substr(eq + 1, colon - eq - 1);
-    if (a.host.empty())
-      throw std::invalid_argument(fmt::format("validator list: '{}' has no host", item));
-    const auto port = parse_number(item.substr(colon + 1), "validator list: port");
-    if (port == 0 || port > 65535)
-      throw std::invalid_argument(
-          fmt::format("validator list: port {} out of 1..65535 in '{}'", port, item));
-    a.port = static_cast<std::uint16_t>(port);
-    if (!seen.insert(a.id).second)
-      throw std::invalid_argument(fmt::format("validator list: id {} given twice", a.id));
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
 namespace {
 
 // -- the actor system of both commands ---------------------------------------------
 
-struct raft_process_config : caf::actor_system_config {
-  caf::error security_error;
-  raft_process_config(std::uint32_t threads, const distributed::transport_security& s) {
-    actors::add_message_types(*this);
-    set("scheduler.policy", caf::atom("sharing"));
-    const auto n = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
-    set("scheduler.max-threads", static_cast<std::size_t>(n));
-    security_error = distributed::configure(*this, s);
-  }
-};
-
 std::vector<std::string> symbol_list(const std::string& text) {
-  auto names = split(text, ',');
+  std::vector<std::string> names{std::string{}};
+  for (char c : text) {
+    if (c == ',')
+      names.emplace_back();
+    else
+      names.back() += c;
+  }
   for (const auto& n : names)
     if (n.empty())
       throw std::invalid_argument("--symbols: an empty symbol name");
@@ -114,72 +50,6 @@ bool sync_every_write(const std::string& sync) {
   if (sync == "batch")
     return false;
   throw std::invalid_argument("--sync: want every-write or batch, got '" + sync + "'");
-}
-
-// -- peer keepers: one detached actor per peer ---------------------------------------
-
-using peer_retry_atom = caf::atom_constant<caf::atom("peerretry")>;
-
-struct keeper_state {
-  static inline const char* name = "marketsim.raft_peer_keeper";
-  std::uint32_t self_id = 0;
-  validator_address peer;
-  caf::actor validator;
-  caf::actor current;
-  distributed::transport_security security;
-  std::uint64_t failures = 0;
-  bool stopping = false;
-  bool announce = false; ///< also hand our validator to the peer (see run_validator_node)
-};
-
-/// Connects to one peer, and again whenever the connection is lost. Detached:
-/// connect() blocks (at most a second), and nothing else runs on its thread.
-caf::behavior peer_keeper(caf::stateful_actor<keeper_state, caf::event_based_actor>* self,
-                          std::uint32_t self_id, validator_address peer, caf::actor validator,
-                          distributed::transport_security security, bool announce) {
-  auto& st = self->state;
-  st.announce = announce;
-  st.self_id = self_id;
-  st.peer = std::move(peer);
-  st.validator = std::move(validator);
-  st.security = std::move(security);
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (!st.current || dm.source != st.current.address())
-      return;
-    spdlog::warn("validator {}: lost validator {} ({}:{}): {}; reconnecting every {} ms",
-                 st.self_id, st.peer.id, st.peer.host, st.peer.port, caf::to_string(dm.reason),
-                 reconnect_interval.count());
-    st.current = nullptr;
-    self->send(st.validator, raft_peers{{st.peer.id}, {caf::actor{}}});
-    self->delayed_send(self, reconnect_interval, peer_retry_atom::value);
-  });
-  self->send(self, peer_retry_atom::value);
-  return {
-      [self](peer_retry_atom) {
-        auto& st = self->state;
-        if (st.current || st.stopping)
-          return;
-        auto h = distributed::connect(self->system(), st.peer.host, st.peer.port, st.security,
-                                      std::chrono::milliseconds{1000});
-        if (!h) {
-          // The first failure and then every 10 s: peers start in any order.
-          if (st.failures++ % 33 == 0)
-            spdlog::info("validator {}: validator {} not reachable yet ({}); retrying",
-                         st.self_id, st.peer.id, self->system().render(h.error()));
-          self->delayed_send(self, reconnect_interval, peer_retry_atom::value);
-          return;
-        }
-        st.failures = 0;
-        st.current = std::move(*h);
-        self->monitor(st.current);
-        spdlog::info("validator {}: connected to validator {} ({}:{})", st.self_id, st.peer.id,
-                     st.peer.host, st.peer.port);
-        self->send(st.validator, raft_peers{{st.peer.id}, {st.current}});
-        if (st.announce) // the peer's validator learns our handle from us
-          self->send(st.current, raft_peers{{st.self_id}, {st.validator}});
-      },
-  };
 }
 
 // -- leader line ----------------------------------------------------------------------
@@ -222,25 +92,6 @@ raft_params raft_params_of(std::int64_t election_timeout_ms, std::int64_t heartb
   return p;
 }
 
-/// Publishes the validator with SO_REUSEADDR. A validator restarted after
-/// kill -9 finds its port held for 60 s by the TIME_WAIT connections of its
-/// previous life, and on Linux SO_REUSEADDR only overrides them when the old
-/// listener had it too: so always. It still refuses a port another process
-/// listens on. distributed::publish (transport.hpp) has no reuse flag yet, so
-/// this is its two lines with `reuse = true`; the security was checked by
-/// distributed::configure() before the system started.
-caf::expected<std::uint16_t> publish_validator(caf::actor_system& sys, const caf::actor& v,
-                                               const validator_node_options& o) {
-  const char* in = o.bind.empty() ? nullptr : o.bind.c_str();
-  auto port = o.security.tls ? caf::openssl::publish(v, o.port, in, true)
-                             : sys.middleman().publish(v, o.port, in, true);
-  if (!port)
-    return caf::make_error(caf::sec::cannot_open_port,
-                           fmt::format("cannot publish on {}:{}: {}", o.bind, o.port,
-                                       sys.render(port.error())));
-  return port;
-}
-
 } // namespace
 
 // -- marketsim validator --------------------------------------------------------------
@@ -248,12 +99,12 @@ caf::expected<std::uint16_t> publish_validator(caf::actor_system& sys, const caf
 int run_validator_node(const validator_node_options& options, std::ostream& out,
                        std::ostream& err) {
   const std::string who = fmt::format("marketsim validator {}", options.id);
-  std::vector<validator_address> peers;
+  std::vector<distributed::peer_address> peers;
   validator_params params;
   try {
     if (options.id == 0)
       throw std::invalid_argument("--id must be at least 1");
-    peers = parse_validator_list(options.peers);
+    peers = distributed::parse_peer_list(options.peers);
     params.sync_every_write = sync_every_write(options.sync);
     params.machine = exchange_machine(symbol_list(options.symbols));
     if (options.election_timeout_ms <= 0 || options.heartbeat_ms <= 0 ||
@@ -278,18 +129,10 @@ int run_validator_node(const validator_node_options& options, std::ostream& out,
   params.data_dir = options.in_memory ? std::string{} : options.data_dir;
   params.snapshot_every = options.snapshot_every;
 
-  // The stop signals go to this thread only (CAF's threads inherit the mask).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  raft_process_config cfg{options.threads, options.security};
-  if (cfg.security_error) {
-    err << who << ": " << caf::to_string(cfg.security_error) << '\n';
+  distributed::stop_signals stop; // before the actor system (see process.hpp)
+  distributed::process_config cfg{options.threads, options.security};
+  if (!cfg.usable(who, err))
     return 2;
-  }
   caf::actor_system sys{cfg};
   caf::actor validator;
   try {
@@ -300,13 +143,10 @@ int run_validator_node(const validator_node_options& options, std::ostream& out,
     err << who << ": " << e.what() << '\n';
     return 2;
   }
-  auto port = publish_validator(sys, validator, options);
-  if (!port) {
-    err << who << ": cannot listen on " << (options.bind.empty() ? "*" : options.bind) << ':'
-        << options.port << ": " << sys.render(port.error()) << '\n';
-    caf::anon_send_exit(validator, caf::exit_reason::user_shutdown);
+  auto port = distributed::publish_member(sys, validator, options.port, options.bind,
+                                         options.security, who, err);
+  if (!port)
     return 2;
-  }
   out << fmt::format("{} listening on {}:{} ({} validators, data {})\n", who,
                      options.bind.empty() ? "*" : options.bind, *port,
                      peers.size() + (std::any_of(peers.begin(), peers.end(),
@@ -316,22 +156,18 @@ int run_validator_node(const validator_node_options& options, std::ostream& out,
                      options.in_memory ? "in memory" : options.data_dir)
       << std::flush;
 
-  // Plain links: every validator connects to every other one. Over TLS two
-  // nodes that connect to each other at once lose both connections (CAF
-  // 0.17's OpenSSL module: the proxies go down with remote_link_unreachable
-  // right after each connect, over and over), so a validator connects only to
-  // the peers with a smaller id and hands them its own handle over that link.
+  // Plain links: every validator connects to every other one; over TLS only
+  // to smaller ids, handing over its own handle (peer_links.hpp).
   std::vector<caf::actor> helpers;
   for (const auto& p : peers)
-    if (p.id != options.id && (!options.security.tls || p.id < options.id))
-      helpers.push_back(sys.spawn<caf::detached>(peer_keeper, options.id, p, validator,
-                                                 options.security, options.security.tls));
+    if (distributed::should_connect(options.id, p.id, options.security))
+      helpers.push_back(distributed::spawn_peer_link(
+          sys, {fmt::format("validator {}", options.id), fmt::format("validator {}", p.id), p,
+                p.id, options.id, validator, options.security.tls, options.security}));
   helpers.push_back(sys.spawn(leader_watch, validator, &out));
 
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
-  spdlog::info("validator {}: stopping ({})", options.id,
-               signal == SIGINT ? "SIGINT" : "SIGTERM");
+  const int signal = stop.wait();
+  spdlog::info("validator {}: stopping ({})", options.id, distributed::signal_name(signal));
   for (auto& h : helpers)
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(validator, caf::exit_reason::user_shutdown);
@@ -472,7 +308,7 @@ std::string_view role_name(std::uint8_t r) {
 }
 
 /// Connects to the validators that have no handle yet (one attempt each).
-void resolve(caf::actor_system& sys, const std::vector<validator_address>& addrs,
+void resolve(caf::actor_system& sys, const std::vector<distributed::peer_address>& addrs,
              std::vector<caf::actor>& handles, const distributed::transport_security& s,
              std::chrono::milliseconds timeout, std::vector<std::string>* errors) {
   for (std::size_t k = 0; k < addrs.size(); ++k) {
@@ -490,11 +326,11 @@ void resolve(caf::actor_system& sys, const std::vector<validator_address>& addrs
 
 int run_raft_bench(const raft_bench_options& opt, std::ostream& out, std::ostream& err) {
   const std::string who = "marketsim raft-bench";
-  std::vector<validator_address> addrs;
+  std::vector<distributed::peer_address> addrs;
   bool every_write = false;
   try {
     if (opt.in_process == 0)
-      addrs = parse_validator_list(opt.validators);
+      addrs = distributed::parse_peer_list(opt.validators);
     else if (!opt.validators.empty())
       throw std::invalid_argument("give --validators or --in-process, not both");
     every_write = sync_every_write(opt.sync);
@@ -504,11 +340,9 @@ int run_raft_bench(const raft_bench_options& opt, std::ostream& out, std::ostrea
     err << who << ": " << e.what() << '\n';
     return 2;
   }
-  raft_process_config cfg{opt.threads, opt.security};
-  if (cfg.security_error) {
-    err << who << ": " << caf::to_string(cfg.security_error) << '\n';
+  distributed::process_config cfg{opt.threads, opt.security};
+  if (!cfg.usable(who, err))
     return 2;
-  }
   caf::actor_system sys{cfg};
   std::vector<std::uint32_t> ids;
   std::vector<caf::actor> handles;

@@ -7,7 +7,7 @@
 /// - `marketsim validator`: one validator per process. It publishes its
 ///   validator actor, connects to every peer in the background (a peer that
 ///   is not up yet, or whose connection is lost, is retried every
-///   `reconnect_interval`; each new handle, and each loss, reaches the
+///   `distributed::reconnect_interval`; each new handle, and each loss, reaches the
 ///   validator as a `raft_peers`), prints one line when it becomes leader,
 ///   and stops on SIGINT/SIGTERM. The state machine is the replicated
 ///   exchange (exchange_machine) on the listed symbols.
@@ -18,7 +18,7 @@
 ///   validator for its raft_status until they agree (same applied index and
 ///   state hash, at or after every acknowledged entry).
 
-#include "distributed/transport.hpp"
+#include "distributed/peer_links.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -27,21 +27,6 @@
 #include <vector>
 
 namespace marketsim::consensus::raft {
-
-/// Where a validator listens.
-struct validator_address {
-  std::uint32_t id = 0;
-  std::string host;
-  std::uint16_t port = 0;
-};
-
-/// Parses "1=127.0.0.1:7001,2=hostb:7002,...". Throws std::invalid_argument
-/// with a one-line reason for an empty list, a missing `=` or `:`, an id of
-/// 0 or not a number, a port out of 1..65535, or an id given twice.
-std::vector<validator_address> parse_validator_list(const std::string& spec);
-
-/// Time between two connection attempts to a peer that is down.
-inline constexpr std::chrono::milliseconds reconnect_interval{300};
 
 struct validator_node_options {
   std::uint32_t id = 0;

@@ -15,43 +15,9 @@
 # usage: multiprocess_test.sh <path-to-marketsim>
 set -uo pipefail
 
-if [ $# -ne 1 ]; then
-  echo "usage: $0 <path-to-marketsim>" >&2
-  exit 2
-fi
-bin=$1
-tmp=$(mktemp -d)
-declare -A vpid
-failures=0
-cleanup() {
-  for pid in "${vpid[@]}"; do
-    kill -9 "$pid" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+source "$(dirname "$0")/../multiprocess_lib.sh" "$@"
 
-pass() { echo "PASS: $*"; }
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-now_ms() { date +%s%3N; }
-
-# Three free loopback ports (the peers list needs them before anyone starts).
-free_ports() {
-  python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(3):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
-read -r p1 p2 p3 < <(free_ports)
+read -r p1 p2 p3 < <(free_ports 3)
 port=([1]=$p1 [2]=$p2 [3]=$p3)
 peers="1=127.0.0.1:$p1,2=127.0.0.1:$p2,3=127.0.0.1:$p3"
 echo "validators on ports $p1 $p2 $p3 (data in $tmp)"
@@ -65,13 +31,7 @@ start_validator() {
     >"$log" 2>&1 &
   vpid[$id]=$!
   vlog[$id]=$log
-  for _ in $(seq 100); do
-    grep -q "listening on" "$log" 2>/dev/null && return 0
-    kill -0 "${vpid[$id]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "validator $id did not start: $(head -c 600 "$log")" >&2
-  return 1
+  wait_listening "${vpid[$id]}" "$log"
 }
 declare -A vlog
 
@@ -198,15 +158,8 @@ for id in 1 2 3; do
   kill -TERM "${vpid[$id]}"
 done
 for id in 1 2 3; do
-  code=124
-  for _ in $(seq 100); do
-    if ! kill -0 "${vpid[$id]}" 2>/dev/null; then
-      wait "${vpid[$id]}"
-      code=$?
-      break
-    fi
-    sleep 0.1
-  done
+  wait_exit "${vpid[$id]}" 10
+  code=$?
   if [ $code -eq 0 ]; then
     unset "vpid[$id]"
   else
@@ -216,16 +169,7 @@ done
 [ ${#vpid[@]} -eq 0 ] && pass "SIGTERM: all three validators exit 0"
 
 # -- the same group over TLS (mutual certificates): a short stream -----------------
-if command -v openssl >/dev/null; then
-  (
-    cd "$tmp" || exit 1
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-      -keyout ca.key -out ca.pem -days 2 -subj /CN=marketsim-ca &&
-      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -keyout node.key -out node.csr -subj /CN=node &&
-      openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 2 \
-        -out node.pem
-  ) >/dev/null 2>&1
+if make_test_certs; then
   tls=(--tls-cert "$tmp/node.pem" --tls-key "$tmp/node.key" --tls-ca "$tmp/ca.pem")
   for id in 1 2 3; do
     "$bin" validator --id "$id" --listen "${port[$id]}" --data "$tmp/tls$id" --peers "$peers" \

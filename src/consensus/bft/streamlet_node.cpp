@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <ostream>
 #include <stdexcept>
+#include <variant>
 
 namespace marketsim::consensus::bft::streamlet {
 
@@ -159,19 +160,32 @@ struct gate_state {
   caf::actor validator;
   std::map<std::uint32_t, caf::actor> peers; ///< by index; null while lost
   bool open = false;
-  std::vector<actors::streamlet_wire> held;
+  /// Gossip and block sync, in arrival order.
+  std::vector<std::variant<actors::streamlet_wire, actors::streamlet_sync>> held;
   std::uint64_t dropped = 0;
 };
 
 /// Stands in front of the validator until genesis. A validator starts its
 /// epochs at its first raft_peers, and a message it gets before that is
-/// handled with no peer to answer: a vote it casts then is lost for good
-/// (the validator has no block sync), and with n = 4 two validators that
-/// missed a notarization can stall the group. So the peers' links (the
+/// handled with no peer to answer: a vote it casts then is lost (block sync
+/// recovers the blocks later, but the start is cleaner without it). So the peers' links (the
 /// keepers' raft_peers) and their messages come here; at genesis the gate
 /// hands the validator every peer known so far, then what arrived early, in
 /// order, and from then on forwards everything. Published instead of the
 /// validator, it also rejects unexpected messages (transport.hpp).
+/// A peer's message: to the validator once the gate is open, held until then.
+template <class Message>
+void pass_or_hold(caf::stateful_actor<gate_state>* self, Message m) {
+  auto& st = self->state;
+  if (st.open)
+    self->send(st.validator, std::move(m));
+  else if (st.held.size() < max_held)
+    st.held.emplace_back(std::move(m));
+  else if (st.dropped++ == 0)
+    spdlog::warn("validator {}: more than {} messages before genesis: dropping", st.id,
+                 max_held);
+}
+
 caf::behavior streamlet_gate(caf::stateful_actor<gate_state>* self, std::uint32_t id,
                              caf::actor validator, std::chrono::nanoseconds until_genesis) {
   self->state.id = id;
@@ -189,16 +203,8 @@ caf::behavior streamlet_gate(caf::stateful_actor<gate_state>* self, std::uint32_
         if (st.open)
           self->send(st.validator, std::move(p));
       },
-      [self](actors::streamlet_wire& w) {
-        auto& st = self->state;
-        if (st.open)
-          self->send(st.validator, std::move(w));
-        else if (st.held.size() < max_held)
-          st.held.push_back(std::move(w));
-        else if (st.dropped++ == 0)
-          spdlog::warn("validator {}: more than {} messages before genesis: dropping", st.id,
-                       max_held);
-      },
+      [self](actors::streamlet_wire& w) { pass_or_hold(self, std::move(w)); },
+      [self](actors::streamlet_sync& m) { pass_or_hold(self, std::move(m)); },
       [self](actors::streamlet_submit& s) { self->send(self->state.validator, std::move(s)); },
       [self](gate_open_atom) {
         auto& st = self->state;
@@ -209,8 +215,8 @@ caf::behavior streamlet_gate(caf::stateful_actor<gate_state>* self, std::uint32_
         }
         st.open = true;
         self->send(st.validator, std::move(all));
-        for (auto& w : st.held)
-          self->send(st.validator, std::move(w));
+        for (auto& held : st.held)
+          std::visit([&](auto& m) { self->send(st.validator, std::move(m)); }, held);
         st.held.clear();
         st.held.shrink_to_fit();
       },

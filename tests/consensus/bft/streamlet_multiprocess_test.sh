@@ -4,7 +4,8 @@
 # each with a small load driver. All must finalize and agree on every
 # finalized height (one block hash per height over all their output); after
 # kill -9 of one validator the other three must keep finalizing, still in
-# agreement; SIGTERM gives exit 0 and a summary. Then a second group in which
+# agreement, and the killed one, restarted, must catch up by block sync;
+# SIGTERM gives exit 0 and a summary. Then a second group in which
 # validator 3 equivocates: the honest three must report evidence against it,
 # keep finalizing and agree, and all stop by themselves after --epochs. Then
 # a group over TLS. Also: bad input gives exit 2 and one line.
@@ -145,6 +146,23 @@ else
 fi
 check_agreement "survivors and the killed validator's prefix" "${vlog[@]}"
 
+# The killed validator restarts (same key, nothing kept on disk) and catches up
+# by block sync: it finalizes the blocks it missed and new ones, in agreement.
+killed_log=${vlog[$victim]}
+run=restarted
+top=0
+for id in 1 2 3; do
+  h=$(height "${vlog[$id]}")
+  [ "$h" -gt $top ] && top=$h
+done
+start $victim --key "$tmp/keys/v$victim.key" "${keys[@]}" --load 200 || exit 1
+if wait_height $((top + 2)) 30 $victim; then
+  pass "validator $victim restarted with the others at height $top and caught up by block sync (to $(height "${vlog[$victim]}"))"
+else
+  fail "restarted validator $victim did not reach height $((top + 2)) in 30 s: v$victim:$(height "${vlog[$victim]}") (others $top when it started)"
+fi
+check_agreement "survivors and the restarted validator" "${vlog[@]}" "$killed_log"
+
 # wait_stopped SECONDS IDS...: each validator, run with --epochs, must exit 0
 # by itself within SECONDS with a summary line.
 wait_stopped() {
@@ -179,8 +197,8 @@ stop_all() { # IDS...: SIGTERM, then each must exit 0 within 10 s with a summary
     fi
   done
 }
-stop_all 1 2 3
-[ ${#vpid[@]} -eq 0 ] && pass "SIGTERM: the three exit 0 with a summary: $(grep -h 'summary' "${vlog[1]}" | cut -c1-160)"
+stop_all 1 2 3 $victim
+[ ${#vpid[@]} -eq 0 ] && pass "SIGTERM: the four exit 0 with a summary: $(grep -h 'summary' "${vlog[1]}" | cut -c1-160)"
 
 # -- validator 3 equivocates: evidence, safety, liveness --------------------------------
 # Round robin: validator 3 leads every fourth epoch and sends two proposals,

@@ -88,6 +88,15 @@ struct streamlet_validator_state {
   std::unique_ptr<behaviour> policy;
   std::map<validator_id, caf::actor> peers;
   bool started = false;
+  /// Peers' messages that came before the first raft_peers: handled then (a
+  /// vote cast with no peer known would reach nobody). Bounded.
+  struct early_message {
+    std::uint32_t from = 0;
+    std::string bytes;
+    bool sync = false;
+  };
+  std::vector<early_message> early;
+  std::uint64_t early_dropped = 0;
   // Price mode: the validator's own feeds and their quotes per epoch.
   std::unique_ptr<simulated_feeds> feeds;
   std::map<epoch_t, std::vector<price_quote>> quotes;
@@ -199,6 +208,16 @@ void tick(validator_ptr self) {
 /// or block sync (a sync request or response). Anything else is malformed.
 void receive(validator_ptr self, std::uint32_t from, const std::string& bytes, bool sync) {
   auto& st = self->state;
+  if (!st.started) {
+    constexpr std::size_t max_early = 100'000;
+    if (st.early.size() < max_early)
+      st.early.push_back({from, bytes, sync});
+    else if (st.early_dropped++ == 0)
+      spdlog::warn("streamlet validator {}: more than {} messages before its peers are known: "
+                   "dropping (block sync recovers what they carried)",
+                   st.params.id, max_early);
+    return;
+  }
   auto now = now_of(self);
   auto msg = decode_message(bytes);
   if (!msg || is_sync(*msg) != sync) {
@@ -259,6 +278,10 @@ caf::behavior streamlet_validator(validator_ptr self, streamlet_validator_params
         st.started = true;
         tick(self);
         arm(self, now_of(self));
+        auto early = std::move(st.early);
+        st.early.clear();
+        for (const auto& m : early)
+          receive(self, m.from, m.bytes, m.sync);
       },
       [self](const streamlet_tick& t) {
         tick(self);

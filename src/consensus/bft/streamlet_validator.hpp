@@ -6,7 +6,9 @@
 ///
 /// ## Talking to a validator (plain sends, see actors/consensus_messages.hpp)
 /// - `raft_peers`: the group's ids and handles (direct, network proxies or
-///   remote actors). Sends before it are lost, as on a network.
+///   remote actors). The first one starts the validator's clock; peers'
+///   messages that arrive before it are held (up to 100,000) and handled
+///   right after, so a vote is never cast to nobody.
 /// - `streamlet_wire{from, bytes}`: a proposal or vote from a peer, in the
 ///   wire form of encode_message. Bytes that do not decode (or decode to a
 ///   sync message) are rejected, counted and logged (at most once per

@@ -350,3 +350,36 @@ TEST_CASE("sync bytes sent as live gossip, and gossip sent as sync, are malforme
   CHECK(g.chain(0).size() >= 3);
   CHECK(g.chain(0) == g.chain(1));
 }
+
+TEST_CASE("a proposal that arrives before the validator knows its peers is held, and the "
+          "validator's vote for it still reaches them",
+          "[streamlet_validator]") {
+  // Validator 2 never runs, so epoch 1's block (leader 1) needs the votes of
+  // 0, 1 and 3. Validator 3 learns its peers only after epoch 1's proposal
+  // reached it; block sync is off, so nothing else could repair a lost vote.
+  group g{4};
+  std::vector<validator_id> live{0, 1, 3};
+  std::map<validator_id, caf::actor> v;
+  for (auto id : live) {
+    auto p = g.params(id);
+    p.protocol.sync = false;
+    v[id] = spawn_streamlet_validator(g.rt.system(), std::move(p));
+    g.handles.push_back(v[id]);
+  }
+  actors::raft_peers peers;
+  for (auto id : live) {
+    peers.ids.push_back(id);
+    peers.handles.push_back(v[id]);
+  }
+  caf::anon_send(v[0], peers);
+  caf::anon_send(v[1], peers);
+  g.rt.run_until(second / 2); // epoch 1: validator 1 has proposed to all
+  caf::anon_send(v[3], peers);
+  g.rt.run_until(12 * second);
+
+  auto chain = g.rec->finalized[0];
+  REQUIRE(chain.size() >= 3);
+  CHECK(chain.front().blk->epoch == 1);
+  CHECK(g.safety({0, 1, 3}).safe);
+  CHECK(g.chain(3) == g.chain(0));
+}

@@ -3,6 +3,7 @@
 /// replicas agree, malformed commands change nothing, snapshots resume
 /// exactly, cash and shares are conserved.
 
+#include "consensus/raft/bench_order.hpp"
 #include "consensus/raft/exchange_command.hpp"
 #include "consensus/raft/replicated_exchange.hpp"
 #include "consensus/raft/settlement_ledger.hpp"
@@ -587,4 +588,32 @@ TEST_CASE("Apply throughput of the exchange and the ledger", "[.bench]") {
   std::printf("snapshot of %zu bytes taken and restored in %.4f s\n", snap.size(),
               snap_secs);
   REQUIRE(restored.state_hash() == x.state_hash());
+}
+
+TEST_CASE("Apply throughput of the exchange alone on the raft-bench orders", "[.bench]") {
+  // The stream `marketsim raft-bench` sends, on the book it trades (one
+  // symbol, tick 1, lot 1): what one replica does per committed order.
+  // APPLY_BENCH_ORDERS=n for another count.
+  const char* env = std::getenv("APPLY_BENCH_ORDERS");
+  const std::size_t n = env != nullptr ? std::strtoull(env, nullptr, 10) : 400'000;
+  std::vector<log_entry> log;
+  log.reserve(n);
+  for (index_t i = 1; i <= n; ++i)
+    log.push_back(command_entry(i, raft_bench_order(i)));
+  symbol_table table;
+  table.add({"SYM", 1, 1});
+  replicated_exchange x(table, {0});
+  auto start = std::chrono::steady_clock::now();
+  for (const log_entry& e : log)
+    REQUIRE(x.apply(e).ok());
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("exchange: %zu orders in %.3f s: %.0f orders/s, %.0f ns/order; "
+              "%llu events, %llu trades, %zu live orders at the end\n",
+              n, secs, static_cast<double>(n) / secs, 1e9 * secs / static_cast<double>(n),
+              static_cast<unsigned long long>(x.events_applied()),
+              static_cast<unsigned long long>(x.trades_applied()),
+              x.engine().book(0)->live_orders());
+  std::printf("state hash %s\n", to_hex(x.state_hash()).c_str());
+  require_invariants(x.check_invariants());
 }

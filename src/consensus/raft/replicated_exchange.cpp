@@ -101,28 +101,69 @@ void replicated_exchange::mirror(const order_request* submitted,
   }
 }
 
+// -- the tape hash ---------------------------------------------------------------
+
+namespace {
+
+/// Unsigned LEB128: 7 bits a byte, least significant first, high bit set on
+/// every byte but the last. Writes at most 10 bytes.
+char* put_varint(char* p, std::uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+/// Zigzag: small negative and positive numbers both get short varints.
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+
+constexpr std::size_t tape_fields = 12;
+/// kind, mask (2 bytes), three enums (<= 2 bytes each), symbol (<= 5 bytes),
+/// eight 64-bit fields (<= 10 bytes each).
+constexpr std::size_t max_event_bytes = 1 + 2 + 3 * 2 + 5 + 8 * 10;
+
+/// One event's canonical bytes (see "State hash" in the header).
+char* put_event(char* p, const book_event& ev) {
+  const std::uint64_t field[tape_fields] = {
+      static_cast<std::uint8_t>(ev.reject), static_cast<std::uint8_t>(ev.cancel),
+      static_cast<std::uint8_t>(ev.side),   ev.symbol,
+      ev.id,                                ev.owner,
+      ev.maker,                             ev.maker_owner,
+      zigzag(ev.price),                     zigzag(ev.qty),
+      zigzag(ev.leaves),                    zigzag(ev.maker_leaves)};
+  std::uint64_t mask = 0;
+  for (std::size_t i = 0; i < tape_fields; ++i)
+    mask |= static_cast<std::uint64_t>(field[i] != 0) << i;
+  *p++ = static_cast<char>(ev.kind);
+  p = put_varint(p, mask);
+  for (std::size_t i = 0; i < tape_fields; ++i)
+    if (field[i] != 0)
+      p = put_varint(p, field[i]);
+  return p;
+}
+
+} // namespace
+
 void replicated_exchange::hash_tape(const std::vector<book_event>& events) {
   if (events.empty())
     return;
-  scratch_.clear();
+  // One buffer, hash || events, hashed in one call: BLAKE2b(hash || bytes).
+  const std::size_t need = tape_hash_.size() + events.size() * max_event_bytes;
+  if (scratch_.size() < need)
+    scratch_.resize(need); // never shrunk: no zero-filling on the next calls
+  char* const start = scratch_.data();
+  std::copy(tape_hash_.begin(), tape_hash_.end(), start);
+  char* p = start + tape_hash_.size();
   for (const book_event& ev : events) {
-    scratch_.u8(static_cast<std::uint8_t>(ev.kind));
-    scratch_.u8(static_cast<std::uint8_t>(ev.reject));
-    scratch_.u8(static_cast<std::uint8_t>(ev.cancel));
-    scratch_.u8(static_cast<std::uint8_t>(ev.side));
-    scratch_.u32(ev.symbol);
-    scratch_.u64(ev.id);
-    scratch_.u64(ev.owner);
-    scratch_.u64(ev.maker);
-    scratch_.u64(ev.maker_owner);
-    scratch_.i64(ev.price);
-    scratch_.i64(ev.qty);
-    scratch_.i64(ev.leaves);
-    scratch_.i64(ev.maker_leaves);
+    p = put_event(p, ev);
     trades_ += ev.kind == event_kind::trade ? 1 : 0;
   }
   events_ += events.size();
-  tape_hash_ = blake2b_256_chain(tape_hash_, scratch_.view());
+  tape_hash_ = blake2b_256(std::string_view(start, static_cast<std::size_t>(p - start)));
 }
 
 // -- snapshots -------------------------------------------------------------------

@@ -12,6 +12,16 @@
 /// equal tapes so far, whatever the log indices; refused entries, noops and
 /// config entries leave it as it is.
 ///
+/// The canonical bytes of an event: its kind (one byte), then a mask of which
+/// of its twelve other fields are not zero (a varint; bit i for field i in
+/// the order reject, cancel, side, symbol, id, owner, maker, maker_owner,
+/// price, qty, leaves, maker_leaves), then those fields in that order as
+/// varints (unsigned LEB128; the four signed ones zigzag-encoded first).
+/// Each event has exactly one encoding and each encoding decodes to one
+/// event, so the chain covers every field of every event; most fields are
+/// zero for a given kind (order_book.hpp), which keeps a command's events
+/// within one BLAKE2b block more often than not.
+///
 /// ## Snapshots
 ///
 /// The engine has no serialization of its own, so the state machine mirrors
@@ -139,7 +149,7 @@ private:
   std::uint64_t events_ = 0;
   std::uint64_t trades_ = 0;
   exchange_apply_result result_;
-  canonical_bytes scratch_;
+  std::string scratch_; ///< hash_tape()'s buffer
 };
 
 } // namespace marketsim::consensus::raft

@@ -36,7 +36,6 @@ const exchange_apply_result& replicated_exchange::apply(const log_entry& e) {
     return result_;
   }
   run(*cmd.value, result_.events);
-  mirror(std::get_if<order_request>(&*cmd.value), result_.events);
   hash_tape(result_.events);
   return result_;
 }
@@ -50,55 +49,6 @@ void replicated_exchange::run(const exchange_command& cmd, std::vector<book_even
     engine_->modify(m->request, m->requester, out);
   else
     engine_->end_of_day(out);
-}
-
-void replicated_exchange::mirror(const order_request* submitted,
-                                 const std::vector<book_event>& events) {
-  auto find = [this](symbol_id symbol, order_id id) {
-    auto it = live_.find({symbol, id});
-    return it == live_.end() ? nullptr : &it->second;
-  };
-  for (const book_event& ev : events) {
-    switch (ev.kind) {
-    case event_kind::accepted:
-      if (submitted != nullptr && ev.id == submitted->id) {
-        const order_request& r = *submitted;
-        bool stop = r.type == order_type::stop || r.type == order_type::stop_limit;
-        live_[{r.symbol, r.id}] = {r.owner,     r.symbol, r.side,       r.type,
-                                   r.tif,       r.price,  r.stop_price, r.qty,
-                                   r.post_only, stop,     next_seq_++};
-      }
-      break;
-    case event_kind::trade:
-      if (auto* o = find(ev.symbol, ev.id))
-        o->open = ev.leaves;
-      if (auto* o = find(ev.symbol, ev.maker))
-        o->open = ev.maker_leaves;
-      break;
-    case event_kind::cancelled:
-    case event_kind::done:
-      live_.erase({ev.symbol, ev.id});
-      break;
-    case event_kind::stop_triggered:
-      if (auto* o = find(ev.symbol, ev.id)) {
-        o->pending_stop = false;
-        o->type = o->type == order_type::stop ? order_type::market : order_type::limit;
-        o->open = ev.qty;
-        o->seq = next_seq_++; // priority from the trigger
-      }
-      break;
-    case event_kind::modified:
-      if (auto* o = find(ev.symbol, ev.id)) {
-        if (ev.price != o->price || ev.qty > o->open)
-          o->seq = next_seq_++; // re-queued: back of its (new) level
-        o->price = ev.price;
-        o->open = ev.qty;
-      }
-      break;
-    case event_kind::rejected:
-      break;
-    }
-  }
 }
 
 // -- the tape hash ---------------------------------------------------------------
@@ -170,24 +120,6 @@ void replicated_exchange::hash_tape(const std::vector<book_event>& events) {
 
 namespace {
 
-/// What a snapshot's order re-enters as: resting orders as limit orders
-/// with their open quantity.
-order_request request_of(symbol_id symbol, order_id id,
-                         const replicated_exchange::live_order& o) {
-  order_request r;
-  r.id = id;
-  r.owner = o.owner;
-  r.symbol = symbol;
-  r.side = o.side;
-  r.type = o.type;
-  r.tif = o.tif;
-  r.price = o.price;
-  r.stop_price = o.stop_price;
-  r.qty = o.open;
-  r.post_only = o.post_only;
-  return r;
-}
-
 /// Empty when `r` can be what the snapshot says it is.
 std::string check_restorable(const order_request& r, bool stop) {
   bool is_stop = r.type == order_type::stop || r.type == order_type::stop_limit;
@@ -232,23 +164,16 @@ std::string replicated_exchange::snapshot() const {
   s.set_tape_hash(tape_hash_.data(), tape_hash_.size());
   s.set_events(events_);
   s.set_trades(trades_);
-  // Oldest first, whatever the hash map's order.
-  std::vector<std::pair<std::uint64_t, order_key>> by_age;
-  by_age.reserve(live_.size());
-  for (const auto& [key, o] : live_)
-    by_age.emplace_back(o.seq, key);
-  std::sort(by_age.begin(), by_age.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<live_order> live;
   for (symbol_id sym : symbols_) {
+    const order_book& book = *engine_->book(sym);
     pb::BookState& b = *s.add_books();
     b.set_symbol(sym);
-    b.set_last_price(engine_->book(sym)->stats().last_price);
-    for (const auto& [seq, key] : by_age) {
-      const live_order& o = live_.at(key);
-      if (key.symbol == sym)
-        to_pb(request_of(sym, key.id, o),
-              o.pending_stop ? *b.add_stops() : *b.add_resting());
-    }
+    b.set_last_price(book.stats().last_price);
+    live.clear();
+    book.list_live_orders(live); // oldest first
+    for (const live_order& o : live)
+      to_pb(o.request, o.pending_stop ? *b.add_stops() : *b.add_resting());
   }
   return s.SerializeAsString();
 }
@@ -260,8 +185,6 @@ std::string replicated_exchange::restore(std::string_view bytes) {
   if (s.tape_hash().size() != tape_hash_.size())
     return "tape hash of " + std::to_string(s.tape_hash().size()) + " bytes";
   auto engine = std::make_unique<matching_engine>(table_, symbols_);
-  decltype(live_) live;
-  std::uint64_t seq = 1;
   std::vector<book_event> out;
   for (const pb::BookState& b : s.books()) {
     order_book* book = engine->book(b.symbol());
@@ -285,15 +208,10 @@ std::string replicated_exchange::restore(std::string_view bytes) {
         if (out.size() != 1 || out[0].kind != event_kind::accepted)
           return "order " + std::to_string(r.id) + " does not re-enter quietly: " +
                  (out.empty() ? std::string("no event") : to_string(out.back()));
-        live[{r.symbol, r.id}] = {r.owner,     r.symbol, r.side,       r.type,
-                                  r.tif,       r.price,  r.stop_price, r.qty,
-                                  r.post_only, stops,    seq++};
       }
     }
   }
   engine_ = std::move(engine);
-  live_ = std::move(live);
-  next_seq_ = seq;
   applied_index_ = s.applied_index();
   std::copy(s.tape_hash().begin(), s.tape_hash().end(), tape_hash_.begin());
   events_ = s.events();
@@ -303,18 +221,7 @@ std::string replicated_exchange::restore(std::string_view bytes) {
 }
 
 std::string replicated_exchange::check_invariants() const {
-  if (auto err = engine_->check_invariants(); !err.empty())
-    return err;
-  std::size_t in_books = 0;
-  for (symbol_id sym : symbols_)
-    in_books += engine_->book(sym)->live_orders();
-  if (in_books != live_.size())
-    return "mirror holds " + std::to_string(live_.size()) + " live orders, the books " +
-           std::to_string(in_books);
-  for (const auto& [key, o] : live_)
-    if (!engine_->book(key.symbol)->is_live(key.id))
-      return "mirror holds order " + std::to_string(key.id) + ", its book does not";
-  return {};
+  return engine_->check_invariants();
 }
 
 } // namespace marketsim::consensus::raft

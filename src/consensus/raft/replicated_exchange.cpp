@@ -3,16 +3,27 @@
 #include "consensus/raft/exchange_command_pb.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 namespace marketsim::consensus::raft {
 
 using namespace market;
 
+namespace {
+
+/// Size of the chain value at the front of the link buffer.
+constexpr std::size_t digest_bytes = std::tuple_size_v<state_digest>;
+/// A link closes once it holds this many bytes: eight BLAKE2b blocks.
+constexpr std::size_t link_bytes = 1024;
+
+} // namespace
+
 replicated_exchange::replicated_exchange(symbol_table table,
                                          std::vector<symbol_id> symbols)
     : table_(std::move(table)), symbols_(std::move(symbols)),
-      engine_(std::make_unique<matching_engine>(table_, symbols_)) {}
+      engine_(std::make_unique<matching_engine>(table_, symbols_)),
+      link_(digest_bytes, '\0'), link_len_(digest_bytes) {}
 
 replicated_exchange::~replicated_exchange() = default;
 
@@ -101,19 +112,30 @@ char* put_event(char* p, const book_event& ev) {
 void replicated_exchange::hash_tape(const std::vector<book_event>& events) {
   if (events.empty())
     return;
-  // One buffer, hash || events, hashed in one call: BLAKE2b(hash || bytes).
-  const std::size_t need = tape_hash_.size() + events.size() * max_event_bytes;
-  if (scratch_.size() < need)
-    scratch_.resize(need); // never shrunk: no zero-filling on the next calls
-  char* const start = scratch_.data();
-  std::copy(tape_hash_.begin(), tape_hash_.end(), start);
-  char* p = start + tape_hash_.size();
+  const std::size_t need = link_len_ + 10 + events.size() * max_event_bytes;
+  if (link_.size() < need)
+    link_.resize(need);
+  char* const start = link_.data();
+  char* p = put_varint(start + link_len_, events.size());
   for (const book_event& ev : events) {
     p = put_event(p, ev);
     trades_ += ev.kind == event_kind::trade ? 1 : 0;
   }
   events_ += events.size();
-  tape_hash_ = blake2b_256(std::string_view(start, static_cast<std::size_t>(p - start)));
+  link_len_ = static_cast<std::size_t>(p - start);
+  if (link_len_ - digest_bytes >= link_bytes) {
+    const state_digest chain = blake2b_256(std::string_view(start, link_len_));
+    std::copy(chain.begin(), chain.end(), start);
+    link_len_ = digest_bytes;
+  }
+}
+
+state_digest replicated_exchange::state_hash() const {
+  if (link_len_ > digest_bytes)
+    return blake2b_256(std::string_view(link_.data(), link_len_));
+  state_digest chain{};
+  std::copy_n(link_.data(), digest_bytes, chain.begin());
+  return chain;
 }
 
 // -- snapshots -------------------------------------------------------------------
@@ -161,7 +183,8 @@ std::string set_last_price(order_book& book, price_t price) {
 std::string replicated_exchange::snapshot() const {
   pb::ExchangeSnapshot s;
   s.set_applied_index(applied_index_);
-  s.set_tape_hash(tape_hash_.data(), tape_hash_.size());
+  s.set_tape_hash(link_.data(), digest_bytes);
+  s.set_tape_link(link_.data() + digest_bytes, link_len_ - digest_bytes);
   s.set_events(events_);
   s.set_trades(trades_);
   std::vector<live_order> live;
@@ -182,8 +205,10 @@ std::string replicated_exchange::restore(std::string_view bytes) {
   pb::ExchangeSnapshot s;
   if (!s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return "not an ExchangeSnapshot (protobuf parse failed)";
-  if (s.tape_hash().size() != tape_hash_.size())
+  if (s.tape_hash().size() != digest_bytes)
     return "tape hash of " + std::to_string(s.tape_hash().size()) + " bytes";
+  if (s.tape_link().size() >= link_bytes) // it would have been closed
+    return "open tape link of " + std::to_string(s.tape_link().size()) + " bytes";
   auto engine = std::make_unique<matching_engine>(table_, symbols_);
   std::vector<book_event> out;
   for (const pb::BookState& b : s.books()) {
@@ -213,7 +238,8 @@ std::string replicated_exchange::restore(std::string_view bytes) {
   }
   engine_ = std::move(engine);
   applied_index_ = s.applied_index();
-  std::copy(s.tape_hash().begin(), s.tape_hash().end(), tape_hash_.begin());
+  link_ = s.tape_hash() + s.tape_link();
+  link_len_ = link_.size();
   events_ = s.events();
   trades_ = s.trades();
   result_ = {};

@@ -7,10 +7,19 @@
 ///
 /// ## State hash
 ///
-/// A BLAKE2b-256 chain over the tape: after every applied command,
-/// hash = BLAKE2b(hash || canonical bytes of its events). Equal hashes mean
-/// equal tapes so far, whatever the log indices; refused entries, noops and
-/// config entries leave it as it is.
+/// A BLAKE2b-256 chain over the tape, in links of about 1 KiB. The canonical
+/// bytes of each applied command (its number of events as a varint, then its
+/// events) go to the open link; when the open link holds `link_bytes` or
+/// more after a command, chain = BLAKE2b(chain || open link) and the next
+/// link opens empty. state_hash() is BLAKE2b(chain || open link), or the
+/// chain itself when the open link is empty (so all zeros before the first
+/// event). Links close at points that the tape alone fixes, so equal tapes
+/// give equal hashes on every replica, whatever the log indices and whenever
+/// the hash is asked for; equal hashes mean equal tapes so far. Refused
+/// entries, noops, config entries and commands without events leave it as it
+/// is. Why links and not one hash per command: most commands are 20-40 bytes
+/// and BLAKE2b costs a compression per 128-byte block (and at least one per
+/// call), so a hash per command cost a compression per command.
 ///
 /// The canonical bytes of an event: its kind (one byte), then a mask of which
 /// of its twelve other fields are not zero (a varint; bit i for field i in
@@ -18,18 +27,19 @@
 /// price, qty, leaves, maker_leaves), then those fields in that order as
 /// varints (unsigned LEB128; the four signed ones zigzag-encoded first).
 /// Each event has exactly one encoding and each encoding decodes to one
-/// event, so the chain covers every field of every event; most fields are
-/// zero for a given kind (order_book.hpp), which keeps a command's events
-/// within one BLAKE2b block more often than not.
+/// event, so the chain covers every field of every event, and where each
+/// command ends.
 ///
 /// ## Snapshots
 ///
-/// A snapshot lists, per book, the last trade price, the resting orders
-/// oldest first and the pending stops in arrival order, as the book lists
-/// them (order_book::list_live_orders: owner, side, type, time in force,
-/// open quantity, limit and stop price, in time priority: arrival, a
-/// re-queueing modify, a stop's trigger). The state machine keeps no copy of
-/// its own: the books are the state. restore() builds a fresh engine, sets
+/// A snapshot carries the chain and the open link (canonical bytes, not a
+/// hash function's internal state), and lists, per book, the last trade
+/// price, the resting orders oldest first and the pending stops in arrival
+/// order, as the book lists them (order_book::list_live_orders: owner,
+/// side, type, time in force, open quantity, limit and stop price, in time
+/// priority: arrival, a re-queueing modify, a stop's trigger). The state
+/// machine keeps no copy of its own: the books are the state. restore()
+/// builds a fresh engine, sets
 /// the last trade price with one trade between two throw-away orders (ids 1
 /// and 2, owners 1 and 2, one lot, on the empty book; so the book's trade
 /// statistics restart from that one trade and are not part of the state),
@@ -86,7 +96,8 @@ public:
   const exchange_apply_result& apply(const log_entry& e);
 
   index_t applied_index() const { return applied_index_; }
-  state_digest state_hash() const { return tape_hash_; }
+  /// See "State hash": one BLAKE2b of at most about 1 KiB when a link is open.
+  state_digest state_hash() const;
   std::uint64_t events_applied() const { return events_; }
   std::uint64_t trades_applied() const { return trades_; }
 
@@ -111,11 +122,14 @@ private:
   std::vector<market::symbol_id> symbols_;
   std::unique_ptr<market::matching_engine> engine_;
   index_t applied_index_ = 0;
-  state_digest tape_hash_{};
+  /// The chain (the first 32 bytes) and the open link: link_.substr(0,
+  /// link_len_), exactly what closing the link hashes. link_ is never shrunk,
+  /// so appending a command needs no allocation and no zero-filling.
+  std::string link_;
+  std::size_t link_len_ = 0;
   std::uint64_t events_ = 0;
   std::uint64_t trades_ = 0;
   exchange_apply_result result_;
-  std::string scratch_; ///< hash_tape()'s buffer
 };
 
 } // namespace marketsim::consensus::raft

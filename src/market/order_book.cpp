@@ -1016,7 +1016,8 @@ void order_book::list_live_orders(std::vector<live_order>& out) const {
   // them across levels too (one counter for the whole book).
   std::vector<std::pair<std::uint64_t, std::uint32_t>> by_age;
   by_age.reserve(b.index.size());
-  b.index.for_each([&](order_id, std::uint32_t n) { by_age.emplace_back(b.nodes[n].seq, n); });
+  b.index.for_each(
+      [&](order_id, std::uint32_t n) { by_age.emplace_back(b.nodes[n].seq, n); });
   std::sort(by_age.begin(), by_age.end());
   out.reserve(out.size() + by_age.size());
   for (const auto& [seq, n] : by_age) {

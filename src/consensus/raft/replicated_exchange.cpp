@@ -89,13 +89,18 @@ constexpr std::size_t max_event_bytes = 1 + 2 + 3 * 2 + 5 + 8 * 10;
 
 /// One event's canonical bytes (see "State hash" in the header).
 char* put_event(char* p, const book_event& ev) {
-  const std::uint64_t field[tape_fields] = {
-      static_cast<std::uint8_t>(ev.reject), static_cast<std::uint8_t>(ev.cancel),
-      static_cast<std::uint8_t>(ev.side),   ev.symbol,
-      ev.id,                                ev.owner,
-      ev.maker,                             ev.maker_owner,
-      zigzag(ev.price),                     zigzag(ev.qty),
-      zigzag(ev.leaves),                    zigzag(ev.maker_leaves)};
+  const std::uint64_t field[tape_fields] = {static_cast<std::uint8_t>(ev.reject),
+                                            static_cast<std::uint8_t>(ev.cancel),
+                                            static_cast<std::uint8_t>(ev.side),
+                                            ev.symbol,
+                                            ev.id,
+                                            ev.owner,
+                                            ev.maker,
+                                            ev.maker_owner,
+                                            zigzag(ev.price),
+                                            zigzag(ev.qty),
+                                            zigzag(ev.leaves),
+                                            zigzag(ev.maker_leaves)};
   std::uint64_t mask = 0;
   for (std::size_t i = 0; i < tape_fields; ++i)
     mask |= static_cast<std::uint64_t>(field[i] != 0) << i;

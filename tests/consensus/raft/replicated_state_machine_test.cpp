@@ -248,11 +248,12 @@ TEST_CASE("The state hash follows the tape, not the log indices nor when it is a
   index_t ib = 0;
   std::vector<state_digest> seen;
   for (order_id id = 1; id <= 600; ++id) {
-    auto cmd = limit(id, 1 + id % 5, id % 2 == 0 ? side::buy : side::sell,
-                     100 + static_cast<price_t>(id % 7) - 3, 1 + static_cast<qty_t>(id % 4));
+    auto cmd =
+        limit(id, 1 + id % 5, id % 2 == 0 ? side::buy : side::sell,
+              100 + static_cast<price_t>(id % 7) - 3, 1 + static_cast<qty_t>(id % 4));
     REQUIRE(a.apply(command_entry(id, cmd)).ok());
     seen.push_back(a.state_hash()); // asked after every command
-    if (id % 3 == 0) // b has noops in between, so other indices
+    if (id % 3 == 0)                // b has noops in between, so other indices
       REQUIRE(b.apply({1, ++ib, entry_kind::noop, ""}).ok());
     REQUIRE(b.apply(command_entry(++ib, cmd)).ok());
     if (id == 600)
@@ -653,13 +654,14 @@ TEST_CASE("Apply throughput of the exchange alone on the raft-bench orders", "[.
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = cpu_now() - cpu0;
   REQUIRE(refused == 0);
-  std::printf("exchange: %zu orders in %.3f s (%.3f s CPU): %.0f orders/s, %.0f ns/order, "
-              "%.0f CPU ns/order; %llu events, %llu trades, %zu live orders at the end\n",
-              n, secs, cpu, static_cast<double>(n) / secs,
-              1e9 * secs / static_cast<double>(n), 1e9 * cpu / static_cast<double>(n),
-              static_cast<unsigned long long>(x.events_applied()),
-              static_cast<unsigned long long>(x.trades_applied()),
-              x.engine().book(0)->live_orders());
+  std::printf(
+      "exchange: %zu orders in %.3f s (%.3f s CPU): %.0f orders/s, %.0f ns/order, "
+      "%.0f CPU ns/order; %llu events, %llu trades, %zu live orders at the end\n",
+      n, secs, cpu, static_cast<double>(n) / secs, 1e9 * secs / static_cast<double>(n),
+      1e9 * cpu / static_cast<double>(n),
+      static_cast<unsigned long long>(x.events_applied()),
+      static_cast<unsigned long long>(x.trades_applied()),
+      x.engine().book(0)->live_orders());
   std::printf("state hash %s\n", to_hex(x.state_hash()).c_str());
   require_invariants(x.check_invariants());
 }

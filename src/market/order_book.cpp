@@ -1010,6 +1010,34 @@ bool order_book::is_live(order_id id) const {
   return impl_->index.find(id) != nil;
 }
 
+void order_book::list_live_orders(std::vector<live_order>& out) const {
+  const impl& b = *impl_;
+  // Levels and stop lists hold each order once; the arrival sequence orders
+  // them across levels too (one counter for the whole book).
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> by_age;
+  by_age.reserve(b.index.size());
+  b.index.for_each(
+      [&](order_id, std::uint32_t n) { by_age.emplace_back(b.nodes[n].seq, n); });
+  std::sort(by_age.begin(), by_age.end());
+  out.reserve(out.size() + by_age.size());
+  for (const auto& [seq, n] : by_age) {
+    const node& o = b.nodes[n];
+    live_order l;
+    l.pending_stop = impl::is_pending_stop(o);
+    l.request.id = o.id;
+    l.request.owner = o.owner;
+    l.request.symbol = b.symbol;
+    l.request.side = o.side;
+    l.request.type = o.type;
+    l.request.tif = o.tif;
+    l.request.price = o.price;
+    l.request.stop_price = l.pending_stop ? o.stop_price : 0;
+    l.request.qty = o.qty;
+    l.request.post_only = o.post_only;
+    out.push_back(l);
+  }
+}
+
 std::string order_book::check_invariants() const {
   return impl_->check_invariants();
 }

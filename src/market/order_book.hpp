@@ -127,6 +127,16 @@ struct depth_level {
   friend bool operator==(const depth_level&, const depth_level&) = default;
 };
 
+/// A live order as the book holds it: what re-entering it needs.
+struct live_order {
+  /// id, owner, symbol, side, tif, post_only; type: limit once resting, stop
+  /// or stop_limit while pending; price: the limit price (0 for a
+  /// stop-market); stop_price: the trigger of a pending stop (0 once
+  /// resting); qty: the open quantity.
+  order_request request;
+  bool pending_stop = false;
+};
+
 /// Running trade statistics since the book was created.
 struct trade_stats {
   price_t last_price = 0; ///< 0 before the first trade
@@ -194,6 +204,13 @@ public:
   /// Resting orders plus pending stops.
   std::size_t live_orders() const;
   bool is_live(order_id id) const;
+
+  /// Appends every live order, oldest first by time priority (its arrival,
+  /// a re-queueing modify or a stop's trigger): submitting the resting ones,
+  /// then the pending stops, in this order to an empty book rebuilds the same
+  /// queues in every level and the same trigger order. Walks every order and
+  /// sorts: for snapshots.
+  void list_live_orders(std::vector<live_order>& out) const;
 
   /// Checks the book's invariants: never crossed at rest, each level's total
   /// equals the sum of its orders and its count the number of them, FIFO

@@ -1124,6 +1124,40 @@ TEST_CASE("is_live and live_orders follow resting orders and pending stops",
   CHECK_FALSE(f.book.is_live(0));
 }
 
+TEST_CASE("list_live_orders gives every live order oldest first, as it would re-enter",
+          "[order_book]") {
+  fixture f;
+  f.submit(limit(1, alice, buy, 100, 10));
+  f.submit(stop_limit(2, bob, sell, 90, 85, 20, time_in_force::day));
+  f.submit(limit(3, carol, sell, 110, 30));
+  f.submit(limit(4, dave, buy, 110, 10)); // 3 keeps 20 open; last price 110
+  f.modify(1, alice, 100, 20);            // re-queued: younger than 3
+  f.submit(post_only(6, dave, buy, 95, 10));
+  // Triggers at once against 110 and rests at 105: priority from the trigger.
+  f.submit(stop_limit(7, bob, buy, 105, 105, 10));
+  auto line = [](const live_order& o) {
+    const order_request& r = o.request;
+    return std::to_string(r.id) + " " + std::to_string(r.owner) + " " +
+           std::string(to_string(r.side)) + " " + std::string(to_string(r.type)) + " " +
+           std::string(to_string(r.tif)) + " " + std::to_string(r.price) + "/" +
+           std::to_string(r.stop_price) + " x" + std::to_string(r.qty) +
+           (r.post_only ? " post-only" : "") + (o.pending_stop ? " pending" : "") +
+           (r.symbol == sym ? "" : " wrong symbol");
+  };
+  std::vector<live_order> live;
+  f.book.list_live_orders(live);
+  std::vector<std::string> lines;
+  for (const auto& o : live)
+    lines.push_back(line(o));
+  CHECK(lines == std::vector<std::string>{"2 2 sell stop_limit day 85/90 x20 pending",
+                                          "3 3 sell limit gtc 110/0 x20",
+                                          "1 1 buy limit gtc 100/0 x20",
+                                          "6 4 buy limit gtc 95/0 x10 post-only",
+                                          "7 2 buy limit gtc 105/0 x10"});
+  f.book.list_live_orders(live); // appends
+  CHECK(live.size() == 10);
+}
+
 // == general
 // ==============================================================================
 

@@ -29,8 +29,13 @@ struct command_to_pb {
   void operator()(const end_of_day_command&) const { out.mutable_end_of_day(); }
 };
 
-bool has_unknown_fields(const google::protobuf::Message& m) {
-  return !m.GetReflection()->GetUnknownFields(m).empty();
+/// The reflection of each message type is looked up once: GetReflection()
+/// goes through the descriptor pool's once-flag on every call, which cost
+/// about a tenth of applying an order.
+template <class Message>
+bool has_unknown_fields(const Message& m) {
+  static const google::protobuf::Reflection* const reflection = Message::GetReflection();
+  return !reflection->GetUnknownFields(m).empty();
 }
 
 decoded<exchange_command> refuse(std::string reason) {

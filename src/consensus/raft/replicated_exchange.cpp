@@ -3,16 +3,27 @@
 #include "consensus/raft/exchange_command_pb.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 namespace marketsim::consensus::raft {
 
 using namespace market;
 
+namespace {
+
+/// Size of the chain value at the front of the link buffer.
+constexpr std::size_t digest_bytes = std::tuple_size_v<state_digest>;
+/// A link closes once it holds this many bytes: eight BLAKE2b blocks.
+constexpr std::size_t link_bytes = 1024;
+
+} // namespace
+
 replicated_exchange::replicated_exchange(symbol_table table,
                                          std::vector<symbol_id> symbols)
     : table_(std::move(table)), symbols_(std::move(symbols)),
-      engine_(std::make_unique<matching_engine>(table_, symbols_)) {}
+      engine_(std::make_unique<matching_engine>(table_, symbols_)),
+      link_(digest_bytes, '\0'), link_len_(digest_bytes) {}
 
 replicated_exchange::~replicated_exchange() = default;
 
@@ -36,7 +47,6 @@ const exchange_apply_result& replicated_exchange::apply(const log_entry& e) {
     return result_;
   }
   run(*cmd.value, result_.events);
-  mirror(std::get_if<order_request>(&*cmd.value), result_.events);
   hash_tape(result_.events);
   return result_;
 }
@@ -52,100 +62,90 @@ void replicated_exchange::run(const exchange_command& cmd, std::vector<book_even
     engine_->end_of_day(out);
 }
 
-void replicated_exchange::mirror(const order_request* submitted,
-                                 const std::vector<book_event>& events) {
-  auto find = [this](symbol_id symbol, order_id id) {
-    auto it = live_.find({symbol, id});
-    return it == live_.end() ? nullptr : &it->second;
-  };
-  for (const book_event& ev : events) {
-    switch (ev.kind) {
-    case event_kind::accepted:
-      if (submitted != nullptr && ev.id == submitted->id) {
-        const order_request& r = *submitted;
-        bool stop = r.type == order_type::stop || r.type == order_type::stop_limit;
-        live_[{r.symbol, r.id}] = {r.owner,     r.symbol, r.side,       r.type,
-                                   r.tif,       r.price,  r.stop_price, r.qty,
-                                   r.post_only, stop,     next_seq_++};
-      }
-      break;
-    case event_kind::trade:
-      if (auto* o = find(ev.symbol, ev.id))
-        o->open = ev.leaves;
-      if (auto* o = find(ev.symbol, ev.maker))
-        o->open = ev.maker_leaves;
-      break;
-    case event_kind::cancelled:
-    case event_kind::done:
-      live_.erase({ev.symbol, ev.id});
-      break;
-    case event_kind::stop_triggered:
-      if (auto* o = find(ev.symbol, ev.id)) {
-        o->pending_stop = false;
-        o->type = o->type == order_type::stop ? order_type::market : order_type::limit;
-        o->open = ev.qty;
-        o->seq = next_seq_++; // priority from the trigger
-      }
-      break;
-    case event_kind::modified:
-      if (auto* o = find(ev.symbol, ev.id)) {
-        if (ev.price != o->price || ev.qty > o->open)
-          o->seq = next_seq_++; // re-queued: back of its (new) level
-        o->price = ev.price;
-        o->open = ev.qty;
-      }
-      break;
-    case event_kind::rejected:
-      break;
-    }
+// -- the tape hash ---------------------------------------------------------------
+
+namespace {
+
+/// Unsigned LEB128: 7 bits a byte, least significant first, high bit set on
+/// every byte but the last. Writes at most 10 bytes.
+char* put_varint(char* p, std::uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
   }
+  *p++ = static_cast<char>(v);
+  return p;
 }
+
+/// Zigzag: small negative and positive numbers both get short varints.
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+
+constexpr std::size_t tape_fields = 12;
+/// kind, mask (2 bytes), three enums (<= 2 bytes each), symbol (<= 5 bytes),
+/// eight 64-bit fields (<= 10 bytes each).
+constexpr std::size_t max_event_bytes = 1 + 2 + 3 * 2 + 5 + 8 * 10;
+
+/// One event's canonical bytes (see "State hash" in the header).
+char* put_event(char* p, const book_event& ev) {
+  const std::uint64_t field[tape_fields] = {static_cast<std::uint8_t>(ev.reject),
+                                            static_cast<std::uint8_t>(ev.cancel),
+                                            static_cast<std::uint8_t>(ev.side),
+                                            ev.symbol,
+                                            ev.id,
+                                            ev.owner,
+                                            ev.maker,
+                                            ev.maker_owner,
+                                            zigzag(ev.price),
+                                            zigzag(ev.qty),
+                                            zigzag(ev.leaves),
+                                            zigzag(ev.maker_leaves)};
+  std::uint64_t mask = 0;
+  for (std::size_t i = 0; i < tape_fields; ++i)
+    mask |= static_cast<std::uint64_t>(field[i] != 0) << i;
+  *p++ = static_cast<char>(ev.kind);
+  p = put_varint(p, mask);
+  for (std::size_t i = 0; i < tape_fields; ++i)
+    if (field[i] != 0)
+      p = put_varint(p, field[i]);
+  return p;
+}
+
+} // namespace
 
 void replicated_exchange::hash_tape(const std::vector<book_event>& events) {
   if (events.empty())
     return;
-  scratch_.clear();
+  const std::size_t need = link_len_ + 10 + events.size() * max_event_bytes;
+  if (link_.size() < need)
+    link_.resize(need);
+  char* const start = link_.data();
+  char* p = put_varint(start + link_len_, events.size());
   for (const book_event& ev : events) {
-    scratch_.u8(static_cast<std::uint8_t>(ev.kind));
-    scratch_.u8(static_cast<std::uint8_t>(ev.reject));
-    scratch_.u8(static_cast<std::uint8_t>(ev.cancel));
-    scratch_.u8(static_cast<std::uint8_t>(ev.side));
-    scratch_.u32(ev.symbol);
-    scratch_.u64(ev.id);
-    scratch_.u64(ev.owner);
-    scratch_.u64(ev.maker);
-    scratch_.u64(ev.maker_owner);
-    scratch_.i64(ev.price);
-    scratch_.i64(ev.qty);
-    scratch_.i64(ev.leaves);
-    scratch_.i64(ev.maker_leaves);
+    p = put_event(p, ev);
     trades_ += ev.kind == event_kind::trade ? 1 : 0;
   }
   events_ += events.size();
-  tape_hash_ = blake2b_256_chain(tape_hash_, scratch_.view());
+  link_len_ = static_cast<std::size_t>(p - start);
+  if (link_len_ - digest_bytes >= link_bytes) {
+    const state_digest chain = blake2b_256(std::string_view(start, link_len_));
+    std::copy(chain.begin(), chain.end(), start);
+    link_len_ = digest_bytes;
+  }
+}
+
+state_digest replicated_exchange::state_hash() const {
+  if (link_len_ > digest_bytes)
+    return blake2b_256(std::string_view(link_.data(), link_len_));
+  state_digest chain{};
+  std::copy_n(link_.data(), digest_bytes, chain.begin());
+  return chain;
 }
 
 // -- snapshots -------------------------------------------------------------------
 
 namespace {
-
-/// What a snapshot's order re-enters as: resting orders as limit orders
-/// with their open quantity.
-order_request request_of(symbol_id symbol, order_id id,
-                         const replicated_exchange::live_order& o) {
-  order_request r;
-  r.id = id;
-  r.owner = o.owner;
-  r.symbol = symbol;
-  r.side = o.side;
-  r.type = o.type;
-  r.tif = o.tif;
-  r.price = o.price;
-  r.stop_price = o.stop_price;
-  r.qty = o.open;
-  r.post_only = o.post_only;
-  return r;
-}
 
 /// Empty when `r` can be what the snapshot says it is.
 std::string check_restorable(const order_request& r, bool stop) {
@@ -188,26 +188,20 @@ std::string set_last_price(order_book& book, price_t price) {
 std::string replicated_exchange::snapshot() const {
   pb::ExchangeSnapshot s;
   s.set_applied_index(applied_index_);
-  s.set_tape_hash(tape_hash_.data(), tape_hash_.size());
+  s.set_tape_hash(link_.data(), digest_bytes);
+  s.set_tape_link(link_.data() + digest_bytes, link_len_ - digest_bytes);
   s.set_events(events_);
   s.set_trades(trades_);
-  // Oldest first, whatever the hash map's order.
-  std::vector<std::pair<std::uint64_t, order_key>> by_age;
-  by_age.reserve(live_.size());
-  for (const auto& [key, o] : live_)
-    by_age.emplace_back(o.seq, key);
-  std::sort(by_age.begin(), by_age.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<live_order> live;
   for (symbol_id sym : symbols_) {
+    const order_book& book = *engine_->book(sym);
     pb::BookState& b = *s.add_books();
     b.set_symbol(sym);
-    b.set_last_price(engine_->book(sym)->stats().last_price);
-    for (const auto& [seq, key] : by_age) {
-      const live_order& o = live_.at(key);
-      if (key.symbol == sym)
-        to_pb(request_of(sym, key.id, o),
-              o.pending_stop ? *b.add_stops() : *b.add_resting());
-    }
+    b.set_last_price(book.stats().last_price);
+    live.clear();
+    book.list_live_orders(live); // oldest first
+    for (const live_order& o : live)
+      to_pb(o.request, o.pending_stop ? *b.add_stops() : *b.add_resting());
   }
   return s.SerializeAsString();
 }
@@ -216,11 +210,11 @@ std::string replicated_exchange::restore(std::string_view bytes) {
   pb::ExchangeSnapshot s;
   if (!s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return "not an ExchangeSnapshot (protobuf parse failed)";
-  if (s.tape_hash().size() != tape_hash_.size())
+  if (s.tape_hash().size() != digest_bytes)
     return "tape hash of " + std::to_string(s.tape_hash().size()) + " bytes";
+  if (s.tape_link().size() >= link_bytes) // it would have been closed
+    return "open tape link of " + std::to_string(s.tape_link().size()) + " bytes";
   auto engine = std::make_unique<matching_engine>(table_, symbols_);
-  decltype(live_) live;
-  std::uint64_t seq = 1;
   std::vector<book_event> out;
   for (const pb::BookState& b : s.books()) {
     order_book* book = engine->book(b.symbol());
@@ -244,17 +238,13 @@ std::string replicated_exchange::restore(std::string_view bytes) {
         if (out.size() != 1 || out[0].kind != event_kind::accepted)
           return "order " + std::to_string(r.id) + " does not re-enter quietly: " +
                  (out.empty() ? std::string("no event") : to_string(out.back()));
-        live[{r.symbol, r.id}] = {r.owner,     r.symbol, r.side,       r.type,
-                                  r.tif,       r.price,  r.stop_price, r.qty,
-                                  r.post_only, stops,    seq++};
       }
     }
   }
   engine_ = std::move(engine);
-  live_ = std::move(live);
-  next_seq_ = seq;
   applied_index_ = s.applied_index();
-  std::copy(s.tape_hash().begin(), s.tape_hash().end(), tape_hash_.begin());
+  link_ = s.tape_hash() + s.tape_link();
+  link_len_ = link_.size();
   events_ = s.events();
   trades_ = s.trades();
   result_ = {};
@@ -262,18 +252,7 @@ std::string replicated_exchange::restore(std::string_view bytes) {
 }
 
 std::string replicated_exchange::check_invariants() const {
-  if (auto err = engine_->check_invariants(); !err.empty())
-    return err;
-  std::size_t in_books = 0;
-  for (symbol_id sym : symbols_)
-    in_books += engine_->book(sym)->live_orders();
-  if (in_books != live_.size())
-    return "mirror holds " + std::to_string(live_.size()) + " live orders, the books " +
-           std::to_string(in_books);
-  for (const auto& [key, o] : live_)
-    if (!engine_->book(key.symbol)->is_live(key.id))
-      return "mirror holds order " + std::to_string(key.id) + ", its book does not";
-  return {};
+  return engine_->check_invariants();
 }
 
 } // namespace marketsim::consensus::raft

@@ -7,24 +7,44 @@
 ///
 /// ## State hash
 ///
-/// A BLAKE2b-256 chain over the tape: after every applied command,
-/// hash = BLAKE2b(hash || canonical bytes of its events). Equal hashes mean
-/// equal tapes so far, whatever the log indices; refused entries, noops and
-/// config entries leave it as it is.
+/// A BLAKE2b-256 chain over the tape, in links of about 1 KiB. The canonical
+/// bytes of each applied command (its number of events as a varint, then its
+/// events) go to the open link; when the open link holds `link_bytes` or
+/// more after a command, chain = BLAKE2b(chain || open link) and the next
+/// link opens empty. state_hash() is BLAKE2b(chain || open link), or the
+/// chain itself when the open link is empty (so all zeros before the first
+/// event). Links close at points that the tape alone fixes, so equal tapes
+/// give equal hashes on every replica, whatever the log indices and whenever
+/// the hash is asked for; equal hashes mean equal tapes so far. Refused
+/// entries, noops, config entries and commands without events leave it as it
+/// is. Why links and not one hash per command: most commands are 20-40 bytes
+/// and BLAKE2b costs a compression per 128-byte block (and at least one per
+/// call), so a hash per command cost a compression per command.
+///
+/// The canonical bytes of an event: its kind (one byte), then a mask of which
+/// of its twelve other fields are not zero (a varint; bit i for field i in
+/// the order reject, cancel, side, symbol, id, owner, maker, maker_owner,
+/// price, qty, leaves, maker_leaves), then those fields in that order as
+/// varints (unsigned LEB128; the four signed ones zigzag-encoded first).
+/// Each event has exactly one encoding and each encoding decodes to one
+/// event, so the chain covers every field of every event, and where each
+/// command ends.
 ///
 /// ## Snapshots
 ///
-/// The engine has no serialization of its own, so the state machine mirrors
-/// every live order from the events (owner, side, type, time in force, open
-/// quantity, limit and stop price, and its time priority: a sequence number
-/// set on acceptance, on a re-queueing modify and on a stop's trigger). A
-/// snapshot lists, per book, the last trade price, the resting orders oldest
-/// first and the pending stops in arrival order. restore() builds a fresh
-/// engine, sets the last trade price with one trade between two throw-away
-/// orders (ids 1 and 2, owners 1 and 2, one lot, on the empty book; so the
-/// book's trade statistics restart from that one trade and are not part of
-/// the state), then re-enters the resting orders as limit orders with their
-/// open quantity in time priority, then the pending stops as they were sent.
+/// A snapshot carries the chain and the open link (canonical bytes, not a
+/// hash function's internal state), and lists, per book, the last trade
+/// price, the resting orders oldest first and the pending stops in arrival
+/// order, as the book lists them (order_book::list_live_orders: owner,
+/// side, type, time in force, open quantity, limit and stop price, in time
+/// priority: arrival, a re-queueing modify, a stop's trigger). The state
+/// machine keeps no copy of its own: the books are the state. restore()
+/// builds a fresh engine, sets
+/// the last trade price with one trade between two throw-away orders (ids 1
+/// and 2, owners 1 and 2, one lot, on the empty book; so the book's trade
+/// statistics restart from that one trade and are not part of the state),
+/// then re-enters the resting orders as limit orders with their open
+/// quantity in time priority, then the pending stops as they were sent.
 /// Time priority within each level, the stops' trigger order and the stop
 /// conditions are therefore those of the original, and so is everything the
 /// book does next (tested).
@@ -37,11 +57,9 @@
 #include "market/symbol_table.hpp"
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace marketsim::consensus::raft {
@@ -78,7 +96,8 @@ public:
   const exchange_apply_result& apply(const log_entry& e);
 
   index_t applied_index() const { return applied_index_; }
-  state_digest state_hash() const { return tape_hash_; }
+  /// See "State hash": one BLAKE2b of at most about 1 KiB when a link is open.
+  state_digest state_hash() const;
   std::uint64_t events_applied() const { return events_; }
   std::uint64_t trades_applied() const { return trades_; }
 
@@ -90,56 +109,27 @@ public:
   /// success, else why the bytes were refused (the state is then unchanged).
   std::string restore(std::string_view bytes);
 
-  /// The engine's invariants, and that the mirror of live orders matches the
-  /// books; empty when all hold. Slow: for tests.
+  /// The engine's invariants; empty when all hold. Slow: for tests.
   std::string check_invariants() const;
 
   const market::matching_engine& engine() const { return *engine_; }
 
-  /// A live order as the mirror keeps it.
-  struct live_order {
-    market::owner_id owner = 0;
-    market::symbol_id symbol = 0;
-    market::side side = market::side::buy;
-    market::order_type type = market::order_type::limit;
-    market::time_in_force tif = market::time_in_force::gtc;
-    market::price_t price = 0;
-    market::price_t stop_price = 0;
-    market::qty_t open = 0;
-    bool post_only = false;
-    bool pending_stop = false;
-    std::uint64_t seq = 0; ///< time priority: smaller is older
-  };
-
 private:
-  /// Ids are unique per book only: the same id may be live in two books.
-  struct order_key {
-    market::symbol_id symbol = 0;
-    market::order_id id = 0;
-    friend bool operator==(const order_key&, const order_key&) = default;
-  };
-  struct order_key_hash {
-    std::size_t operator()(const order_key& k) const {
-      return std::hash<std::uint64_t>{}(k.id * 0x9E3779B97F4A7C15ull ^ k.symbol);
-    }
-  };
-
   void run(const exchange_command& cmd, std::vector<market::book_event>& out);
-  void mirror(const market::order_request* submitted,
-              const std::vector<market::book_event>& events);
   void hash_tape(const std::vector<market::book_event>& events);
 
   market::symbol_table table_;
   std::vector<market::symbol_id> symbols_;
   std::unique_ptr<market::matching_engine> engine_;
-  std::unordered_map<order_key, live_order, order_key_hash> live_;
-  std::uint64_t next_seq_ = 1;
   index_t applied_index_ = 0;
-  state_digest tape_hash_{};
+  /// The chain (the first 32 bytes) and the open link: link_.substr(0,
+  /// link_len_), exactly what closing the link hashes. link_ is never shrunk,
+  /// so appending a command needs no allocation and no zero-filling.
+  std::string link_;
+  std::size_t link_len_ = 0;
   std::uint64_t events_ = 0;
   std::uint64_t trades_ = 0;
   exchange_apply_result result_;
-  canonical_bytes scratch_;
 };
 
 } // namespace marketsim::consensus::raft

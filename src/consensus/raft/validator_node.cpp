@@ -1,6 +1,7 @@
 #include "consensus/raft/validator_node.hpp"
 
 #include "actors/consensus_messages.hpp"
+#include "consensus/raft/bench_order.hpp"
 #include "consensus/raft/client.hpp"
 #include "consensus/raft/exchange_command.hpp"
 #include "consensus/raft/validator.hpp"
@@ -179,20 +180,8 @@ int run_validator_node(const validator_node_options& options, std::ostream& out,
 
 namespace {
 
-/// Order k of a stream that trades often: buys and sells around 1000 on the
-/// first symbol.
 std::string bench_order(std::uint64_t id) {
-  market::order_request o;
-  o.id = id;
-  o.owner = 1 + id % 7;
-  o.symbol = 0;
-  o.side = id % 2 == 0 ? market::side::buy : market::side::sell;
-  o.type = market::order_type::limit;
-  o.tif = market::time_in_force::gtc;
-  const auto offset = static_cast<market::price_t>(id % 7) - 3;
-  o.price = 1000 + (o.side == market::side::buy ? offset : -offset);
-  o.qty = 1 + static_cast<market::qty_t>(id % 5);
-  return encode(exchange_command{o});
+  return encode(exchange_command{raft_bench_order(id)});
 }
 
 struct bench_result {

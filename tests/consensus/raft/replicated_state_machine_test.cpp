@@ -3,7 +3,9 @@
 /// replicas agree, malformed commands change nothing, snapshots resume
 /// exactly, cash and shares are conserved.
 
+#include "consensus/raft/bench_order.hpp"
 #include "consensus/raft/exchange_command.hpp"
+#include "consensus/raft/raft.pb.h"
 #include "consensus/raft/replicated_exchange.hpp"
 #include "consensus/raft/settlement_ledger.hpp"
 
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <random>
@@ -234,6 +237,35 @@ TEST_CASE("The exchange applies committed orders and produces the tape",
   CHECK(x.applied_index() == 4);
   CHECK(x.state_hash() == before);
   CHECK(x.check_invariants().empty());
+}
+
+TEST_CASE("The state hash follows the tape, not the log indices nor when it is asked",
+          "[replicated_exchange]") {
+  // Enough commands to close several 1 KiB links of the hash chain.
+  auto a = make_exchange();
+  auto b = make_exchange();
+  auto c = make_exchange();
+  index_t ib = 0;
+  std::vector<state_digest> seen;
+  for (order_id id = 1; id <= 600; ++id) {
+    auto cmd =
+        limit(id, 1 + id % 5, id % 2 == 0 ? side::buy : side::sell,
+              100 + static_cast<price_t>(id % 7) - 3, 1 + static_cast<qty_t>(id % 4));
+    REQUIRE(a.apply(command_entry(id, cmd)).ok());
+    seen.push_back(a.state_hash()); // asked after every command
+    if (id % 3 == 0)                // b has noops in between, so other indices
+      REQUIRE(b.apply({1, ++ib, entry_kind::noop, ""}).ok());
+    REQUIRE(b.apply(command_entry(++ib, cmd)).ok());
+    if (id == 600)
+      cmd.qty += 1; // c differs in its last order only
+    REQUIRE(c.apply(command_entry(id, cmd)).ok());
+  }
+  CHECK(a.events_applied() > 1000);
+  CHECK(a.state_hash() == b.state_hash());
+  CHECK(a.state_hash() != c.state_hash());
+  // Each command moved the hash: no two of the 600 values are equal.
+  std::sort(seen.begin(), seen.end());
+  CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
 }
 
 TEST_CASE("Entries out of order are refused and change nothing",
@@ -462,6 +494,11 @@ TEST_CASE("A bad exchange snapshot is refused and the state kept",
   t.add({"CCC", 1, 1, 100});
   replicated_exchange other(t, {2});
   CHECK(x.restore(other.snapshot()) == "symbol 2 is not traded here");
+  // An open tape link that would have been closed (1 KiB or more).
+  pb::ExchangeSnapshot long_link;
+  REQUIRE(long_link.ParseFromString(x.snapshot()));
+  long_link.set_tape_link(std::string(1024, 'x'));
+  CHECK(x.restore(long_link.SerializeAsString()) == "open tape link of 1024 bytes");
   CHECK(x.state_hash() == h);
   CHECK(x.applied_index() == 1);
   CHECK(x.engine().book(0)->live_orders() == 1);
@@ -587,4 +624,44 @@ TEST_CASE("Apply throughput of the exchange and the ledger", "[.bench]") {
   std::printf("snapshot of %zu bytes taken and restored in %.4f s\n", snap.size(),
               snap_secs);
   REQUIRE(restored.state_hash() == x.state_hash());
+}
+
+TEST_CASE("Apply throughput of the exchange alone on the raft-bench orders", "[.bench]") {
+  // The stream `marketsim raft-bench` sends, on the book it trades (one
+  // symbol, tick 1, lot 1): what one replica does per committed order.
+  // APPLY_BENCH_ORDERS=n for another count.
+  const char* env = std::getenv("APPLY_BENCH_ORDERS");
+  const std::size_t n = env != nullptr ? std::strtoull(env, nullptr, 10) : 400'000;
+  std::vector<log_entry> log;
+  log.reserve(n);
+  for (index_t i = 1; i <= n; ++i)
+    log.push_back(command_entry(i, raft_bench_order(i)));
+  symbol_table table;
+  table.add({"SYM", 1, 1});
+  replicated_exchange x(table, {0});
+  // CPU time of this thread as well as wall time: the machine is shared.
+  auto cpu_now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  };
+  std::size_t refused = 0;
+  const double cpu0 = cpu_now();
+  auto start = std::chrono::steady_clock::now();
+  for (const log_entry& e : log)
+    refused += x.apply(e).ok() ? 0 : 1;
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu = cpu_now() - cpu0;
+  REQUIRE(refused == 0);
+  std::printf(
+      "exchange: %zu orders in %.3f s (%.3f s CPU): %.0f orders/s, %.0f ns/order, "
+      "%.0f CPU ns/order; %llu events, %llu trades, %zu live orders at the end\n",
+      n, secs, cpu, static_cast<double>(n) / secs, 1e9 * secs / static_cast<double>(n),
+      1e9 * cpu / static_cast<double>(n),
+      static_cast<unsigned long long>(x.events_applied()),
+      static_cast<unsigned long long>(x.trades_applied()),
+      x.engine().book(0)->live_orders());
+  std::printf("state hash %s\n", to_hex(x.state_hash()).c_str());
+  require_invariants(x.check_invariants());
 }

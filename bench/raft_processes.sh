@@ -28,6 +28,7 @@ for i in $(seq 1 "$n"); do
   "$bin" validator --id "$i" --listen $((base + i)) --peers "$peers" "${store[@]}" \
     --max-append "$maxappend" --threads 1 >"$dir/v$i.log" 2>&1 &
   pids+=($!)
+  disown # killed at the end: no "Killed" notice from bash
 done
 sleep 2
 cpu() { # user+sys ticks of pid $1

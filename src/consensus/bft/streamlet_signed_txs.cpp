@@ -58,7 +58,8 @@ class claimed_ranges {
 public:
   /// False if the range is empty or does not fit in 64 bits.
   static bool well_formed(const signed_tx& t) {
-    return t.count >= 1 && t.first <= std::numeric_limits<std::uint64_t>::max() - (t.count - 1);
+    return t.count >= 1 &&
+           t.first <= std::numeric_limits<std::uint64_t>::max() - (t.count - 1);
   }
   /// False if `t`'s range overlaps a range claimed already.
   bool claim(const signed_tx& t) {
@@ -77,7 +78,8 @@ private:
   using range_map = std::map<std::uint64_t, std::uint64_t>; ///< first -> last
   static bool overlaps(const range_map& ranges, const signed_tx& t) {
     const auto last = t.first + (t.count - 1);
-    auto next = ranges.lower_bound(t.first); // the first range starting at or after `first`
+    auto next =
+        ranges.lower_bound(t.first); // the first range starting at or after `first`
     if (next != ranges.end() && next->first <= last)
       return true;
     return next != ranges.begin() && std::prev(next)->second >= t.first;
@@ -122,9 +124,11 @@ payload_check signed_once_rule(signed_tx_decoder decode,
     cache->insert(std::move(keys));
     // Walk the chain this block extends: no number it claims may be claimed
     // there.
-    for (const block* a = view.find(b.parent); a && a->height > 0; a = view.find(a->parent))
+    for (const block* a = view.find(b.parent); a && a->height > 0;
+         a = view.find(a->parent))
       for (const auto& tx : a->txs)
-        if (auto t = decode(tx); t && claimed_ranges::well_formed(*t) && claimed.overlaps(*t))
+        if (auto t = decode(tx);
+            t && claimed_ranges::well_formed(*t) && claimed.overlaps(*t))
           return false;
     return true;
   };

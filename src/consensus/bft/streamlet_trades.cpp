@@ -40,8 +40,9 @@ raft::decoded<batch_view> read_batch(std::string_view tx) {
   if (count == 0)
     return {{}, "a trade batch with no trades"};
   if (count > max_batch_trades)
-    return {{}, "a trade batch of " + std::to_string(count) + " trades (at most " +
-                    std::to_string(max_batch_trades) + ")"};
+    return {{},
+            "a trade batch of " + std::to_string(count) + " trades (at most " +
+                std::to_string(max_batch_trades) + ")"};
   if (b.first_seq > std::numeric_limits<std::uint64_t>::max() - (count - 1))
     return {{}, "a trade batch whose sequence numbers pass 2^64"};
   b.commands.reserve(count);
@@ -58,7 +59,8 @@ raft::decoded<batch_view> read_batch(std::string_view tx) {
 } // namespace
 
 std::string encode_trade_batch(const crypto::key_pair& shard_key, std::uint32_t shard,
-                               std::uint64_t first_seq, const std::vector<std::string>& commands) {
+                               std::uint64_t first_seq,
+                               const std::vector<std::string>& commands) {
   auto w = signed_part(shard, first_seq, commands);
   auto sig = shard_key.sign(w.data());
   return w.fixed(sig.bytes).take();
@@ -67,7 +69,9 @@ std::string encode_trade_batch(const crypto::key_pair& shard_key, std::uint32_t 
 std::string encode_forged_trade_batch(std::uint32_t shard, std::uint64_t first_seq,
                                       const std::vector<std::string>& commands,
                                       std::uint64_t noise) {
-  return signed_part(shard, first_seq, commands).fixed(forged_signature(noise).bytes).take();
+  return signed_part(shard, first_seq, commands)
+      .fixed(forged_signature(noise).bytes)
+      .take();
 }
 
 raft::decoded<trade_batch> decode_trade_batch(std::string_view tx) {
@@ -79,10 +83,11 @@ raft::decoded<trade_batch> decode_trade_batch(std::string_view tx) {
   return {std::move(b), {}};
 }
 
-bool verify_trade_batch(const trade_batch& b, const std::vector<crypto::public_key>& shard_keys) {
+bool verify_trade_batch(const trade_batch& b,
+                        const std::vector<crypto::public_key>& shard_keys) {
   return b.shard < shard_keys.size() &&
-         crypto::verify(shard_keys[b.shard], signed_part(b.shard, b.first_seq, b.commands).data(),
-                        b.sig);
+         crypto::verify(shard_keys[b.shard],
+                        signed_part(b.shard, b.first_seq, b.commands).data(), b.sig);
 }
 
 payload_check trade_rules(std::vector<crypto::public_key> shard_keys,
@@ -95,8 +100,8 @@ payload_check trade_rules(std::vector<crypto::public_key> shard_keys,
         // The shard's trades [first_seq, first_seq + count); the signed part
         // is the batch without its signature.
         return signed_tx{std::to_string(b.value->shard), b.value->first_seq,
-                         b.value->commands.size(), signed_prefix(tx), keys[b.value->shard],
-                         b.value->sig};
+                         b.value->commands.size(),       signed_prefix(tx),
+                         keys[b.value->shard],           b.value->sig};
       },
       std::move(counters));
 }

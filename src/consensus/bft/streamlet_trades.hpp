@@ -33,10 +33,10 @@ namespace marketsim::consensus::bft::streamlet {
 inline constexpr std::uint32_t max_batch_trades = 65'536;
 
 struct trade_batch {
-  std::uint32_t shard = 0;            ///< the shard that executed them (index into the shard keys)
-  std::uint64_t first_seq = 0;        ///< commands[i] is the shard's trade first_seq + i
-  std::vector<std::string> commands;  ///< what to settle, one per trade
-  crypto::signature sig;              ///< the shard's, over everything above
+  std::uint32_t shard = 0; ///< the shard that executed them (index into the shard keys)
+  std::uint64_t first_seq = 0;       ///< commands[i] is the shard's trade first_seq + i
+  std::vector<std::string> commands; ///< what to settle, one per trade
+  crypto::signature sig;             ///< the shard's, over everything above
 };
 
 /// Canonical bytes: tag "marketsim/settlement/trade-batch/v1", u32 shard,
@@ -44,7 +44,8 @@ struct trade_batch {
 /// 64-byte signature over everything before it. 1 <= count <=
 /// max_batch_trades, and first_seq + count - 1 fits in 64 bits.
 std::string encode_trade_batch(const crypto::key_pair& shard_key, std::uint32_t shard,
-                               std::uint64_t first_seq, const std::vector<std::string>& commands);
+                               std::uint64_t first_seq,
+                               const std::vector<std::string>& commands);
 /// The same bytes with a signature the shard never made: fake trades.
 std::string encode_forged_trade_batch(std::uint32_t shard, std::uint64_t first_seq,
                                       const std::vector<std::string>& commands,
@@ -55,7 +56,8 @@ std::string encode_forged_trade_batch(std::uint32_t shard, std::uint64_t first_s
 raft::decoded<trade_batch> decode_trade_batch(std::string_view tx);
 
 /// True iff `b` names a known shard and carries that shard's signature.
-bool verify_trade_batch(const trade_batch& b, const std::vector<crypto::public_key>& shard_keys);
+bool verify_trade_batch(const trade_batch& b,
+                        const std::vector<crypto::public_key>& shard_keys);
 
 /// The payload rule: shard-signed trade batches, each trade once along a
 /// chain. `shard_keys[i]` is shard i's public key; `counters`, if given,

@@ -32,11 +32,12 @@ constexpr time_ns second = 1'000'000'000;
 
 const auto shard0 = crypto::key_pair::derive(77, 0);
 const auto shard1 = crypto::key_pair::derive(77, 1);
-const std::vector<crypto::public_key> shard_keys{shard0.public_part(), shard1.public_part()};
+const std::vector<crypto::public_key> shard_keys{shard0.public_part(),
+                                                 shard1.public_part()};
 
 /// What the honest validators finalized, and what they proved.
 struct outcome {
-  std::map<validator_id, std::vector<std::string>> txs; ///< finalized, in order
+  std::map<validator_id, std::vector<std::string>> txs;     ///< finalized, in order
   std::map<validator_id, std::set<validator_id>> convicted; ///< invalid_proposal culprits
   std::map<validator_id, std::uint64_t> rejected;
   bool safe = false;
@@ -101,7 +102,8 @@ outcome settle(behaviour_kind byzantine, behaviour_params opts,
 
 /// Six honest trades in three batches: shard 0's trades 1-2 and 3, shard
 /// 1's trades 1-3.
-std::vector<std::string> commands(std::uint32_t shard, std::uint64_t first, std::uint64_t count) {
+std::vector<std::string> commands(std::uint32_t shard, std::uint64_t first,
+                                  std::uint64_t count) {
   std::vector<std::string> out;
   for (auto seq = first; seq < first + count; ++seq)
     out.push_back(fmt::format("trade {}/{}", shard, seq));
@@ -183,7 +185,8 @@ TEST_CASE("a trade batch round-trips, and verifies under its shard's key only, a
   unknown.shard = 2;
   CHECK_FALSE(verify_trade_batch(unknown, shard_keys));
   // Signed by a key that is not the shard's (a validator's, say).
-  auto wrong_key = decode_trade_batch(encode_trade_batch(crypto::key_pair::derive(42, 1), 1, 42, cmds));
+  auto wrong_key = decode_trade_batch(
+      encode_trade_batch(crypto::key_pair::derive(42, 1), 1, 42, cmds));
   REQUIRE(wrong_key);
   CHECK_FALSE(verify_trade_batch(*wrong_key.value, shard_keys));
   auto forged = decode_trade_batch(encode_forged_trade_batch(1, 42, cmds, 5));
@@ -205,10 +208,12 @@ TEST_CASE("malformed trade batches are refused with a reason: every truncation, 
     CHECK_FALSE(b);
     CHECK_FALSE(b.reason.empty());
   }
-  CHECK(decode_trade_batch(tx.substr(0, tx.size() - 1)).reason == "a truncated trade batch");
+  CHECK(decode_trade_batch(tx.substr(0, tx.size() - 1)).reason ==
+        "a truncated trade batch");
   CHECK(decode_trade_batch(tx + "x").reason == "bytes after a trade batch's signature");
   CHECK(decode_trade_batch("buy 10 ACME").reason.starts_with("not a trade batch"));
-  auto coin_like = crypto::canonical_writer("marketsim/streamlet/coin/v1").u64(1).u64(2).take();
+  auto coin_like =
+      crypto::canonical_writer("marketsim/streamlet/coin/v1").u64(1).u64(2).take();
   CHECK(decode_trade_batch(coin_like).reason.starts_with("not a trade batch"));
   CHECK(decode_trade_batch(encode_trade_batch(shard0, 0, 1, {})).reason ==
         "a trade batch with no trades");
@@ -218,11 +223,13 @@ TEST_CASE("malformed trade batches are refused with a reason: every truncation, 
                   .u64(1)
                   .u32(max_batch_trades + 1)
                   .take();
-  CHECK(decode_trade_batch(huge).reason == "a trade batch of 65537 trades (at most 65536)");
+  CHECK(decode_trade_batch(huge).reason ==
+        "a trade batch of 65537 trades (at most 65536)");
   const auto top = std::numeric_limits<std::uint64_t>::max();
   CHECK(decode_trade_batch(encode_trade_batch(shard0, 0, top, {"a", "b"})).reason ==
         "a trade batch whose sequence numbers pass 2^64");
-  CHECK(decode_trade_batch(encode_trade_batch(shard0, 0, top, {"a"}))); // ends at 2^64 - 1
+  CHECK(
+      decode_trade_batch(encode_trade_batch(shard0, 0, top, {"a"}))); // ends at 2^64 - 1
 }
 
 TEST_CASE("trade_rules on one block: shard-signed batches pass, each trade once; forged, "
@@ -230,7 +237,8 @@ TEST_CASE("trade_rules on one block: shard-signed batches pass, each trade once;
           "[streamlet_trades]") {
   auto core = lone_core();
   const auto a = encode_trade_batch(shard0, 0, 1, commands(0, 1, 3)); // shard 0: 1-3
-  const auto b = encode_trade_batch(shard1, 1, 1, commands(1, 1, 3)); // same numbers, shard 1
+  const auto b =
+      encode_trade_batch(shard1, 1, 1, commands(1, 1, 3)); // same numbers, shard 1
   const auto next = encode_trade_batch(shard0, 0, 4, commands(0, 4, 2)); // 4-5: adjacent
   CHECK_FALSE(core.validate(block_of({a, b, next})));
   CHECK_FALSE(core.validate(block_of({})));
@@ -245,20 +253,23 @@ TEST_CASE("trade_rules on one block: shard-signed batches pass, each trade once;
   CHECK(core.validate(block_of({a, inner})) == reject_reason::invalid_payload);
   // a's signature is remembered as verified; its bytes with another
   // signature are not a.
-  CHECK(core.validate(block_of({encode_forged_trade_batch(0, 1, commands(0, 1, 3), 3)})) ==
-        reject_reason::invalid_payload);
+  CHECK(
+      core.validate(block_of({encode_forged_trade_batch(0, 1, commands(0, 1, 3), 3)})) ==
+      reject_reason::invalid_payload);
   // A shard the validators do not know, even signing with its own key.
   const auto shard2 = crypto::key_pair::derive(77, 2);
   CHECK(core.validate(block_of({encode_trade_batch(shard2, 2, 1, commands(2, 1, 1))})) ==
         reject_reason::invalid_payload);
-  CHECK(core.validate(block_of({a.substr(0, a.size() - 10)})) == reject_reason::invalid_payload);
+  CHECK(core.validate(block_of({a.substr(0, a.size() - 10)})) ==
+        reject_reason::invalid_payload);
   CHECK(core.validate(block_of({"not a trade"})) == reject_reason::invalid_payload);
   CHECK_FALSE(core.validate(block_of({a}))); // a itself stays good
 }
 
-TEST_CASE("trade_rules along a chain: a batch whose range overlaps a batch of the chain is "
-          "refused, one after it passes, and another fork is not affected",
-          "[streamlet_trades]") {
+TEST_CASE(
+    "trade_rules along a chain: a batch whose range overlaps a batch of the chain is "
+    "refused, one after it passes, and another fork is not affected",
+    "[streamlet_trades]") {
   auto core = lone_core();
   const auto a = encode_trade_batch(shard0, 0, 1, commands(0, 1, 3)); // shard 0: 1-3
   core.submit(a);
@@ -271,13 +282,15 @@ TEST_CASE("trade_rules along a chain: a batch whose range overlaps a batch of th
   CHECK(core.validate(block_of({a}, first)) == reject_reason::invalid_payload);
   for (std::uint64_t from = 1; from <= 3; ++from) {
     INFO("a batch from trade " << from);
-    CHECK(core.validate(block_of({encode_trade_batch(shard0, 0, from, commands(0, from, 2))},
-                                 first)) == reject_reason::invalid_payload);
+    CHECK(core.validate(block_of(
+              {encode_trade_batch(shard0, 0, from, commands(0, from, 2))}, first)) ==
+          reject_reason::invalid_payload);
   }
   // Trades 4-5 of shard 0, and shard 1's 1-3, are new on this chain.
-  CHECK_FALSE(core.validate(block_of({encode_trade_batch(shard0, 0, 4, commands(0, 4, 2)),
-                                      encode_trade_batch(shard1, 1, 1, commands(1, 1, 3))},
-                                     first)));
+  CHECK_FALSE(
+      core.validate(block_of({encode_trade_batch(shard0, 0, 4, commands(0, 4, 2)),
+                              encode_trade_batch(shard1, 1, 1, commands(1, 1, 3))},
+                             first)));
   // A sibling of `first` (another fork from genesis) may settle them.
   auto sibling = block_of({encode_trade_batch(shard0, 0, 2, commands(0, 2, 2))});
   sibling.epoch = 2;
@@ -301,11 +314,13 @@ TEST_CASE("a leader inserting fake trades is refused and convicted by every hone
   check_honest_settlement(o);
 }
 
-TEST_CASE("a leader settling a batch of its chain again is refused and convicted by every "
-          "honest validator; each trade settles exactly once",
-          "[streamlet_trades]") {
+TEST_CASE(
+    "a leader settling a batch of its chain again is refused and convicted by every "
+    "honest validator; each trade settles exactly once",
+    "[streamlet_trades]") {
   behaviour_params replay;
-  replay.respend = [](const std::string& tx, const streamlet_core&) -> std::optional<std::string> {
+  replay.respend = [](const std::string& tx,
+                      const streamlet_core&) -> std::optional<std::string> {
     if (!decode_trade_batch(tx))
       return std::nullopt;
     return tx; // validly signed by its shard: only its repetition is wrong
@@ -316,10 +331,11 @@ TEST_CASE("a leader settling a batch of its chain again is refused and convicted
   check_honest_settlement(o);
 }
 
-TEST_CASE("a leader colluding with a shard, settling again one trade of a batch of its chain "
-          "in a newly signed overlapping batch, is refused and convicted by every honest "
-          "validator",
-          "[streamlet_trades]") {
+TEST_CASE(
+    "a leader colluding with a shard, settling again one trade of a batch of its chain "
+    "in a newly signed overlapping batch, is refused and convicted by every honest "
+    "validator",
+    "[streamlet_trades]") {
   behaviour_params overlap;
   overlap.respend = [](const std::string& tx,
                        const streamlet_core&) -> std::optional<std::string> {

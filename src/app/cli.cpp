@@ -575,8 +575,13 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->check(CLI::IsMember({"hash", "round-robin"}))
       ->capture_default_str();
   sb->add_option("--threads", sb_opts.threads, "Scheduler threads (0: one per core)");
+  sb->add_option("--trades", sb_opts.trades_per_batch,
+                 "Trades per shard-signed batch: drivers are shards, validators run the trade "
+                 "payload rule, --batch counts batches (0: opaque txs)")
+      ->capture_default_str();
   bool sb_no_core = false;
-  sb->add_flag("--no-core", sb_no_core, "Skip the pure-core baseline (and the ratio)");
+  sb->add_flag("--no-core", sb_no_core,
+               "Skip the baseline (the pure core; with --trades, opaque txs) and the ratio");
 
   // -- Streamlet validators in virtual time (app/consensus_scenario.hpp) --
   consensus_cli_options cons_opts;

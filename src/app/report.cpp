@@ -268,8 +268,8 @@ void print_settlement_summary(std::ostream& out, const run_result& r) {
   const bool bft = x.protocol == "streamlet";
   if (bft)
     out << fmt::format("\nsettlement (streamlet, {} validators): {} trades submitted, {} "
-                       "finalized on every honest validator, {} not\n",
-                       x.validators, x.submitted, x.committed, x.gave_up);
+                       "finalized on every honest validator, {} not; {} shard-signed batches\n",
+                       x.validators, x.submitted, x.committed, x.gave_up, x.batches);
   else
     out << fmt::format("\nsettlement (raft, {} validators): {} trades submitted, {} committed, "
                        "{} refused, {} unanswered; {} resends\n",
@@ -531,7 +531,8 @@ std::string summary_json(const run_result& r) {
         "\"crashed\": {}, \"crash_at_s\": {}, \"failover_ms\": {}, \"new_leader\": {}, "
         "\"restarted\": {}, \"replicas_agree\": {}, \"applied_index\": {}, "
         "\"state_hash\": {}, \"matches_tape\": {}, \"settled\": {}, "
-        "\"unsigned_finalized\": {}, \"finalized_twice\": {}, \"misbehaviour\": {}}}",
+        "\"unsigned_finalized\": {}, \"finalized_twice\": {}, \"batches\": {}, "
+        "\"misbehaviour\": {}}}",
         json_string(x.protocol), x.validators, x.submitted, x.committed, x.rejected, x.gave_up, x.retries,
         json_number(x.latency_p50_ns / 1e6), json_number(x.latency_p90_ns / 1e6),
         json_number(x.latency_p99_ns / 1e6), json_number(x.latency_max_ns / 1e6),
@@ -542,7 +543,7 @@ std::string summary_json(const run_result& r) {
         x.new_leader ? std::to_string(*x.new_leader) : "null",
         x.restarted ? "true" : "false", x.replicas_agree ? "true" : "false", x.applied_index,
         json_string(x.state_hash), x.matches_tape ? "true" : "false",
-        x.settled ? "true" : "false", x.unsigned_finalized, x.finalized_twice,
+        x.settled ? "true" : "false", x.unsigned_finalized, x.finalized_twice, x.batches,
         json_strings(x.misbehaviour));
   }
   out += "\n}\n";

@@ -3,6 +3,7 @@
 #include "app/network_plan.hpp"
 #include "consensus/bft/byzantine.hpp"
 #include "consensus/bft/dolev_strong_byzantine.hpp"
+#include "consensus/bft/streamlet_trades.hpp"
 #include "network/generators.hpp"
 
 #include "market/account.hpp"
@@ -1796,7 +1797,8 @@ public:
     check_map(node, "settlement",
               {"protocol", "validators", "election_timeout", "heartbeat", "batch",
                "batch_window", "crash_leader_at", "restart_after", "persist",
-               "snapshot_every", "epoch", "max_block_txs", "byzantine"});
+               "snapshot_every", "epoch", "max_block_txs", "trade_batch",
+               "trade_batch_window", "byzantine"});
     settlement_config c;
     c.line = node.Mark().line + 1;
     if (auto p = node["protocol"]) {
@@ -1812,7 +1814,8 @@ public:
                             "crash_leader_at", "restart_after", "persist", "snapshot_every"})
       if (streamlet && node[key])
         fail(node[key], std::string{"'"} + key + "' is a raft setting (protocol: streamlet)");
-    for (const char* key : {"epoch", "max_block_txs", "byzantine"})
+    for (const char* key :
+         {"epoch", "max_block_txs", "trade_batch", "trade_batch_window", "byzantine"})
       if (!streamlet && node[key])
         fail(node[key], std::string{"'"} + key + "' is a streamlet setting (protocol: raft)");
     if (auto e = node["epoch"])
@@ -1823,6 +1826,16 @@ public:
         fail(m, "'max_block_txs' must be at least 1");
       c.max_block_txs = static_cast<std::size_t>(n);
     }
+    if (auto b = node["trade_batch"]) {
+      auto n = non_negative(b, "trade_batch");
+      if (n < 1 || n > consensus::bft::streamlet::max_batch_trades)
+        fail(b, "'trade_batch' must be 1 .. " +
+                    std::to_string(consensus::bft::streamlet::max_batch_trades) + ", got " +
+                    std::to_string(n));
+      c.trade_batch = static_cast<std::uint32_t>(n);
+    }
+    if (auto w = node["trade_batch_window"])
+      c.trade_batch_window = duration(w, "trade_batch_window"); // refuses negative ones
     if (auto v = node["validators"]) {
       auto n = non_negative(v, "validators");
       if (n < 1 || n > 15)

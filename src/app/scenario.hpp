@@ -204,20 +204,29 @@
 /// With `protocol: streamlet` the trades are transactions of Streamlet
 /// blocks (consensus/bft/streamlet_validator.hpp: signed proposals and
 /// votes, Ed25519) and each honest validator settles a trade when it
-/// finalizes the block that holds it. Each trade is signed by its shard
-/// (an Ed25519 key per shard from the scenario seed, held by the shard's
-/// feeder): a block with a trade no shard signed, or with a trade its chain
-/// settled already, is invalid, gets no honest vote and convicts its leader
-/// (consensus/bft/streamlet_trades.hpp). Some validators may be Byzantine;
-/// `fake_txs` leaders insert trades no shard executed, `double_spend`
-/// leaders settle a trade of their chain again:
+/// finalizes the block that holds it. Trades are signed by their shard in
+/// batches (an Ed25519 key per shard from the scenario seed, held by the
+/// shard's feeder; a batch is a run of the shard's consecutive trades, one
+/// signature, one transaction): the feeder sends a batch when it holds
+/// `trade_batch` trades, or `trade_batch_window` after its first trade, or
+/// when the next trade's number does not follow. A block with a batch no
+/// shard signed, or with a trade its chain settled already (a batch whose
+/// range overlaps one on the chain), is invalid, gets no honest vote and
+/// convicts its leader (consensus/bft/streamlet_trades.hpp). Some
+/// validators may be Byzantine; `fake_txs` leaders insert a batch of trades
+/// no shard executed, `double_spend` leaders settle trades of their chain
+/// again (a settled batch replayed, or, colluding with the shard, a newly
+/// signed batch overlapping a settled one):
 ///
 /// ```yaml
 /// settlement:
 ///   protocol: streamlet
 ///   validators: 4          # ids 0 .. n-1; safe while fewer than n/3 misbehave
 ///   epoch: 100ms           # optional; epoch duration (default 100ms)
-///   max_block_txs: 1000    # optional; a leader's batch
+///   max_block_txs: 1000    # optional; a leader's batch (of trade batches), >= 1
+///   trade_batch: 256       # optional; trades per shard-signed batch, 1 .. 65536
+///   trade_batch_window: 10ms  # optional; how long a batch may wait to fill, >= 0
+///                          # (0: every trade is sent at once, alone)
 ///   byzantine: {3: equivocate}  # optional; id -> crash | silent | equivocate |
 ///                          # vote_invalid | forge | selective_delay | fake_txs |
 ///                          # double_spend
@@ -228,7 +237,8 @@
 /// whether every honest validator's ledger equals the tape's. The Raft-only
 /// keys (election_timeout, heartbeat, batch, batch_window, crash_leader_at,
 /// restart_after, persist, snapshot_every) are refused with streamlet, and
-/// the streamlet-only ones with raft.
+/// the streamlet-only ones (epoch, max_block_txs, trade_batch,
+/// trade_batch_window, byzantine) with raft.
 ///
 /// The validators run next to the recorder, outside any `network:` (they
 /// settle, they do not trade); settlement does not combine with
@@ -715,6 +725,8 @@ struct settlement_config {
   // -- streamlet
   std::chrono::nanoseconds epoch{std::chrono::milliseconds{100}};
   std::size_t max_block_txs = 1000;
+  std::uint32_t trade_batch = 256; ///< trades per shard-signed batch
+  std::chrono::nanoseconds trade_batch_window{std::chrono::milliseconds{10}};
   std::map<std::uint32_t, std::string> byzantine; ///< validator id (from 0) -> behaviour
   int line = 0; ///< of `settlement`
 

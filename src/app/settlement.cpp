@@ -153,7 +153,7 @@ feeder(actors::md_listener_actor::stateful_pointer<feeder_state> self, submit_fn
   };
 }
 
-// -- Streamlet: shard-signed trades as transactions, settled on finalization --------
+// -- Streamlet: shard-signed trade batches as transactions, settled on finalization --
 
 /// The random stream tag of the shards' signing keys: shard i signs with
 /// key_pair::derive(derive_seed(seed, shard_key_tag), i).
@@ -162,33 +162,109 @@ constexpr std::uint64_t shard_key_tag = 0x5348'4152'444B'4559ull; // "SHARDKEY"
 /// A trade (shard, shard's sequence number).
 using trade_id = std::pair<std::uint32_t, std::uint64_t>;
 
-/// What a Byzantine leader puts in its blocks: a trade no shard executed
-/// (shard 0's name, a signature it cannot make), one per epoch, between two
-/// owners of the run; and, to settle twice, a validly signed trade of its
-/// chain again, as is.
-streamlet::behaviour_params fake_trades() {
+/// The command of one trade, as the ledger settles it.
+std::string trade_command(const raft::trade_record& t) {
+  return raft::encode(raft::settlement_command{std::vector<raft::trade_record>{t}});
+}
+
+/// What a Byzantine leader puts in its blocks: a batch of trades no shard
+/// executed (shard 0's name, a signature it cannot make), one per epoch,
+/// between two owners of the run; and, to settle trades twice, a batch of
+/// its chain again: as is in even epochs, and in odd epochs a batch newly
+/// signed by the shard it colludes with (`shards`: their keys) that starts
+/// at the last trade of the settled one (an overlap of one trade).
+streamlet::behaviour_params fake_trades(std::vector<crypto::key_pair> shards) {
   streamlet::behaviour_params p;
   p.fake_txs = [](const streamlet::block& draft, const streamlet::streamlet_core&) {
     const raft::trade_record fake{0, 1, 1000, 1, 2}; // 1000 units at 1 tick
-    return std::vector<std::string>{streamlet::encode_forged_trade(
-        0, 1'000'000'000 + draft.epoch,
-        raft::encode(raft::settlement_command{std::vector<raft::trade_record>{fake}}),
+    return std::vector<std::string>{streamlet::encode_forged_trade_batch(
+        0, 1'000'000'000 + 2 * draft.epoch, {trade_command(fake), trade_command(fake)},
         draft.epoch)};
   };
-  p.respend = [](const std::string& tx,
-                 const streamlet::streamlet_core&) -> std::optional<std::string> {
-    if (!streamlet::decode_signed_trade(tx))
+  p.respend = [shards = std::move(shards)](
+                  const std::string& tx,
+                  const streamlet::streamlet_core& core) -> std::optional<std::string> {
+    auto b = streamlet::decode_trade_batch(tx);
+    if (!b || b.value->shard >= shards.size())
       return std::nullopt;
-    return tx;
+    if (core.epoch() % 2 == 0)
+      return tx;
+    const auto last = b.value->first_seq + (b.value->commands.size() - 1);
+    return streamlet::encode_trade_batch(shards[b.value->shard], b.value->shard, last,
+                                         {b.value->commands.back(), b.value->commands.back()});
   };
   return p;
 }
 
-/// When the feeder submitted each trade (ns on the validators' time base).
+/// When the shard printed each trade (ns on the validators' time base).
 struct submit_log {
   std::mutex mutex;
   std::map<trade_id, std::int64_t> at;
 };
+
+using batch_trade_atom = caf::atom_constant<caf::atom("btrade")>;
+using batch_flush_atom = caf::atom_constant<caf::atom("bflush")>;
+
+struct batcher_config {
+  std::uint32_t shard = 0;
+  std::optional<crypto::key_pair> key; ///< the shard's (always set)
+  std::vector<caf::actor> validators;
+  std::shared_ptr<submit_log> log;
+  std::int64_t origin = 0; ///< the validators' time base (actor clock, ns)
+  std::uint32_t max_trades = 256;
+  std::chrono::nanoseconds window{0};
+};
+
+/// Next to one shard's feeder: gathers the shard's consecutive trades into
+/// a batch, signs it with the shard's key and hands it to every validator's
+/// pool (whoever leads next proposes it). A batch leaves when it holds
+/// `max_trades`, `window` after its first trade, or when a trade does not
+/// follow the batch's last.
+struct batcher_state {
+  static inline const char* name = "marketsim.settlement_batcher";
+  batcher_config cfg;
+  std::uint64_t first_seq = 0;
+  std::vector<std::string> commands;
+  std::uint64_t generation = 0; ///< of the pending batch: a flush timer names it
+
+  void flush() {
+    if (commands.empty())
+      return;
+    actors::streamlet_submit tx{
+        {streamlet::encode_trade_batch(*cfg.key, cfg.shard, first_seq, commands)}};
+    for (const auto& v : cfg.validators)
+      caf::anon_send(v, tx);
+    commands.clear();
+    ++generation;
+  }
+};
+
+caf::behavior batcher(caf::stateful_actor<batcher_state>* self, batcher_config cfg) {
+  self->state.cfg = std::move(cfg);
+  return {
+      [self](batch_trade_atom, std::uint64_t seq, std::string& command, std::int64_t now) {
+        auto& st = self->state;
+        if (!st.commands.empty() && seq != st.first_seq + st.commands.size())
+          st.flush();
+        {
+          std::lock_guard<std::mutex> lock{st.cfg.log->mutex};
+          st.cfg.log->at[{st.cfg.shard, seq}] = now - st.cfg.origin;
+        }
+        if (st.commands.empty()) {
+          st.first_seq = seq;
+          if (st.cfg.window.count() > 0)
+            self->delayed_send(self, st.cfg.window, batch_flush_atom::value, st.generation);
+        }
+        st.commands.push_back(std::move(command));
+        if (st.commands.size() >= st.cfg.max_trades || st.cfg.window.count() == 0)
+          st.flush();
+      },
+      [self](batch_flush_atom, std::uint64_t generation) {
+        if (generation == self->state.generation)
+          self->state.flush();
+      },
+  };
+}
 
 } // namespace
 
@@ -208,6 +284,7 @@ struct settlement::impl {
   std::shared_ptr<streamlet::group_record> record;
   std::shared_ptr<submit_log> submits = std::make_shared<submit_log>();
   std::vector<crypto::public_key> shard_keys; ///< by shard index
+  std::vector<caf::actor> batchers;           ///< by shard index
 
   void start_raft(const std::vector<caf::actor>& shards, std::uint64_t seed,
                   const std::string& persist_dir);
@@ -332,24 +409,21 @@ void settlement::impl::start_streamlet(const std::vector<caf::actor>& shards,
     p.payload = streamlet::trade_rules(shard_keys);
     if (auto it = cfg.byzantine.find(i); it != cfg.byzantine.end()) {
       p.behaviour = *streamlet::behaviour_from_string(it->second);
-      p.behaviour_opts = fake_trades();
+      p.behaviour_opts = fake_trades(signers);
       honest[i] = false;
     }
     p.origin_ns = origin;
     p.observer = streamlet::record_into(record);
   }
   streamlet_validators = streamlet::spawn_streamlet_group(sys, std::move(params));
+  for (std::uint32_t i = 0; i < shards.size(); ++i)
+    batchers.push_back(sys.spawn(batcher, batcher_config{i, signers[i], streamlet_validators,
+                                                         submits, origin, cfg.trade_batch,
+                                                         cfg.trade_batch_window}));
   subscribe(shards, [&](std::uint32_t shard) -> submit_fn {
-    return [vs = streamlet_validators, log = submits, origin, shard, key = signers[shard]](
-               std::uint64_t, std::uint64_t seq, std::string command, std::int64_t now) {
-      {
-        std::lock_guard<std::mutex> lock{log->mutex};
-        log->at[{shard, seq}] = now - origin;
-      }
-      // Every validator's pool: whoever leads next proposes it.
-      actors::streamlet_submit tx{{streamlet::encode_signed_trade(key, shard, seq, command)}};
-      for (const auto& v : vs)
-        caf::anon_send(v, tx);
+    return [b = batchers[shard]](std::uint64_t, std::uint64_t seq, std::string command,
+                                 std::int64_t now) {
+      caf::anon_send(b, batch_trade_atom::value, seq, std::move(command), now);
     };
   });
 }
@@ -358,6 +432,7 @@ settlement::~settlement() = default;
 
 std::vector<caf::actor> settlement::actors() const {
   std::vector<caf::actor> out = impl_->feeders;
+  out.insert(out.end(), impl_->batchers.begin(), impl_->batchers.end());
   if (impl_->client)
     out.push_back(impl_->client);
   for (const auto& v : impl_->streamlet_validators)
@@ -461,19 +536,20 @@ settlement_result settlement::impl::settle_streamlet(settlement_result r,
     raft::settlement_ledger ledger;
     std::uint64_t blocks = 0;
     std::uint64_t height = 0;
+    std::uint64_t batches = 0; ///< shard-signed ones
   };
   std::vector<view> views;
   std::map<trade_id, std::int64_t> finalized_at; ///< trade -> when the last honest one had it
   // Finalized by an honest validator, though the payload rule forbids it:
   // must stay 0.
   std::uint64_t unsigned_txs = 0, twice = 0;
-  // Each distinct transaction's signature is checked once, not at every
-  // tally (they repeat until everything is settled).
+  // Each distinct batch's signature is checked once, not at every tally
+  // (they repeat until everything is settled).
   std::unordered_map<std::string, bool> signed_by_shard;
-  auto shard_signed = [&](const std::string& tx, const streamlet::signed_trade& t) {
+  auto shard_signed = [&](const std::string& tx, const streamlet::trade_batch& b) {
     auto [it, fresh] = signed_by_shard.emplace(tx, false);
     if (fresh)
-      it->second = streamlet::verify_signed_trade(t, shard_keys);
+      it->second = streamlet::verify_trade_batch(b, shard_keys);
     return it->second;
   };
   auto tally = [&] {
@@ -492,24 +568,27 @@ settlement_result settlement::impl::settle_streamlet(settlement_result r,
         views[v].height = std::max(views[v].height, f.blk->height);
         for (const auto& tx : f.blk->txs) {
           // Checked again here, and counted rather than settled: not a
-          // shard-signed trade, or one this chain settled already.
-          auto trade = streamlet::decode_signed_trade(tx);
-          if (!trade || !shard_signed(tx, *trade)) {
-            ++unsigned_txs;
+          // shard-signed batch, or trades this chain settled already.
+          auto batch = streamlet::decode_trade_batch(tx);
+          if (!batch || !shard_signed(tx, *batch.value)) {
+            unsigned_txs += batch ? batch.value->commands.size() : 1;
             continue;
           }
-          const trade_id id{trade->shard, trade->seq};
-          if (!views[v].seqs.insert(id).second) {
-            ++twice;
-            continue;
+          ++views[v].batches;
+          for (std::size_t k = 0; k < batch.value->commands.size(); ++k) {
+            const trade_id id{batch.value->shard, batch.value->first_seq + k};
+            if (!views[v].seqs.insert(id).second) {
+              ++twice;
+              continue;
+            }
+            auto decoded = raft::decode_settlement_command(batch.value->commands[k]);
+            auto* trades =
+                decoded ? std::get_if<std::vector<raft::trade_record>>(&*decoded.value) : nullptr;
+            if (trades)
+              views[v].ledger.settle(*trades);
+            auto& at = finalized_at[id];
+            at = std::max(at, f.at);
           }
-          auto decoded = raft::decode_settlement_command(trade->command);
-          auto* trades =
-              decoded ? std::get_if<std::vector<raft::trade_record>>(&*decoded.value) : nullptr;
-          if (trades)
-            views[v].ledger.settle(*trades);
-          auto& at = finalized_at[id];
-          at = std::max(at, f.at);
         }
       }
     }
@@ -537,8 +616,10 @@ settlement_result settlement::impl::settle_streamlet(settlement_result r,
     if (!honest[v])
       continue;
     const auto hash = raft::to_hex(views[v].ledger.state_hash());
-    if (first_hash.empty())
+    if (first_hash.empty()) {
       first_hash = hash;
+      r.batches = views[v].batches;
+    }
     r.replicas_agree = r.replicas_agree && hash == first_hash;
     const auto count = views[v].seqs.size();
     settled_everywhere = std::min<std::uint64_t>(settled_everywhere.value_or(count), count);

@@ -69,6 +69,9 @@ struct settlement_result {
   /// validator's chain; the payload rule keeps both at 0 (settled neither).
   std::uint64_t unsigned_finalized = 0;
   std::uint64_t finalized_twice = 0;
+  /// Streamlet: the shard-signed batches that carried the trades (as
+  /// finalized by the first honest validator).
+  std::uint64_t batches = 0;
   /// Streamlet: misbehaviour the honest validators proved (one line per
   /// culprit and offence).
   std::vector<std::string> misbehaviour;

@@ -5,7 +5,9 @@
 #include "strategies/registry.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -708,6 +710,7 @@ TEST_CASE("A shard's price band is optional, off by default, never negative",
 TEST_CASE("A streamlet settlement takes its own keys and refuses raft's", "[scenario][settlement]") {
   temp_file ok{"bft.yaml", good_yaml + "settlement:\n  protocol: streamlet\n  validators: 7\n"
                                        "  epoch: 200ms\n  max_block_txs: 50\n"
+                                       "  trade_batch: 32\n  trade_batch_window: 0ms\n"
                                        "  byzantine: {5: silent, 6: equivocate}\n"};
   const auto s = load_scenario(ok.path(), registry).settlement;
   REQUIRE(s);
@@ -715,6 +718,8 @@ TEST_CASE("A streamlet settlement takes its own keys and refuses raft's", "[scen
   CHECK(s->validators == 7);
   CHECK(s->epoch == 200ms);
   CHECK(s->max_block_txs == 50);
+  CHECK(s->trade_batch == 32);
+  CHECK(s->trade_batch_window == 0ms);
   CHECK(s->byzantine == std::map<std::uint32_t, std::string>{{5, "silent"}, {6, "equivocate"}});
 
   auto bad = [&](const std::string& section) {
@@ -723,6 +728,26 @@ TEST_CASE("A streamlet settlement takes its own keys and refuses raft's", "[scen
   CHECK(bad("  protocol: streamlet\n  heartbeat: 20ms\n")
             .find("'heartbeat' is a raft setting (protocol: streamlet)") != std::string::npos);
   CHECK(bad("  epoch: 1s\n").find("'epoch' is a streamlet setting (protocol: raft)") !=
+        std::string::npos);
+  // The trade batches' keys: defaults, bounds, and the line of a bad value.
+  temp_file defaults{"bft.yaml", good_yaml + "settlement:\n  protocol: streamlet\n"};
+  const auto d = load_scenario(defaults.path(), registry).settlement;
+  REQUIRE(d);
+  CHECK(d->trade_batch == 256);
+  CHECK(d->trade_batch_window == 10ms);
+  const auto line = std::count(good_yaml.begin(), good_yaml.end(), '\n') + 3;
+  CHECK(bad("  protocol: streamlet\n  trade_batch: 0\n") ==
+        fmt::format("bad.yaml:{}: 'trade_batch' must be 1 .. 65536, got 0", line));
+  CHECK(bad("  protocol: streamlet\n  trade_batch: 65537\n") ==
+        fmt::format("bad.yaml:{}: 'trade_batch' must be 1 .. 65536, got 65537", line));
+  CHECK(bad("  protocol: streamlet\n  trade_batch_window: -1ms\n") ==
+        fmt::format("bad.yaml:{}: 'trade_batch_window': expected a duration like 500ms or 5s, "
+                    "got '-1ms'",
+                    line));
+  CHECK(bad("  trade_batch: 8\n").find("'trade_batch' is a streamlet setting (protocol: raft)") !=
+        std::string::npos);
+  CHECK(bad("  trade_batch_window: 5ms\n")
+            .find("'trade_batch_window' is a streamlet setting (protocol: raft)") !=
         std::string::npos);
   CHECK(bad("  protocol: streamlet\n  validators: 4\n  byzantine: {4: silent}\n")
             .find("'byzantine': there is no validator 4 (ids are 0 .. 3)") != std::string::npos);

@@ -155,9 +155,9 @@ TEST_CASE("settlement on Streamlet with an equivocating validator: every honest 
   CHECK(raft.settlement->state_hash == s.state_hash);
 }
 
-TEST_CASE("settlement on Streamlet with shard-signed trades: a leader's fake trades and "
-          "repeated trades are refused and proved, accounts hold every honest trade once and "
-          "nothing else",
+TEST_CASE("settlement on Streamlet with shard-signed trade batches: a leader's fake trades "
+          "and repeated trades are refused and proved, accounts hold every honest trade once "
+          "and nothing else",
           "[settlement][streamlet][signed_trades]") {
   out_dir out;
   auto sc = settlement_scenario(out.path.string(), "  protocol: streamlet\n  validators: 7\n"
@@ -173,6 +173,11 @@ TEST_CASE("settlement on Streamlet with shard-signed trades: a leader's fake tra
   CHECK(s.finalized_twice == 0);       // no trade finalized twice
   CHECK(s.replicas_agree);
   CHECK(s.matches_tape); // the accounts are the tape's: nothing fake, nothing twice
+  // Batched: fewer signed batches than trades (one signature each), each
+  // batch at most trade_batch (256) trades.
+  CHECK(s.batches > 0);
+  CHECK(s.batches < r.tape.size() / 2);
+  CHECK(s.batches * 256 >= r.tape.size());
   std::set<std::string> proved;
   for (const auto& m : s.misbehaviour) {
     INFO(m);
@@ -183,6 +188,31 @@ TEST_CASE("settlement on Streamlet with shard-signed trades: a leader's fake tra
   CHECK(proved.count("validator 2: invalid_proposal") == 1);
   const auto json = summary_json(r);
   CHECK(json.find("\"unsigned_finalized\": 0, \"finalized_twice\": 0") != std::string::npos);
+}
+
+TEST_CASE("settlement on Streamlet: a shard's batch leaves when full or when its window "
+          "ends; with no window every trade is its own batch; the ledger is the tape's either "
+          "way",
+          "[settlement][streamlet][signed_trades]") {
+  out_dir out;
+  // Every trade settled once, as on the tape; how many batches carried them.
+  auto batches_for = [&](const std::string& batching) {
+    INFO(batching);
+    auto r = run_scenario(settlement_scenario(out.path.string(),
+                                              "  protocol: streamlet\n  validators: 4\n"
+                                              "  epoch: 100ms\n" + batching),
+                          registry);
+    REQUIRE(r.settlement);
+    CHECK(r.settlement->committed == r.tape.size());
+    CHECK(r.settlement->matches_tape);
+    return std::pair{r.settlement->batches, r.tape.size()};
+  };
+  auto [alone, trades] = batches_for("  trade_batch: 64\n  trade_batch_window: 0ms\n");
+  CHECK(alone == trades);
+  // At most 5 a batch, and a 50 ms window gathers more than one.
+  auto [fives, trades5] = batches_for("  trade_batch: 5\n  trade_batch_window: 50ms\n");
+  CHECK(fives * 5 >= trades5);
+  CHECK(fives < trades5);
 }
 
 TEST_CASE("consensus prices: Streamlet price validators finalize prices near the symbol's "

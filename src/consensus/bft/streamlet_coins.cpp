@@ -51,8 +51,8 @@ payload_check coin_rules(crypto::public_key issuer) {
     auto t = decode_transfer(tx);
     if (!t)
       return std::nullopt;
-    return signed_tx{crypto::canonical_writer(coin_tag).u64(t->coin).take(),
-                     signed_part(t->coin, t->recipient), issuer, t->sig};
+    // One number: the coin. The signed part is the transfer without its signature.
+    return signed_tx{"", t->coin, 1, signed_prefix(tx), issuer, t->sig};
   });
 }
 

@@ -1,6 +1,8 @@
 #include "consensus/bft/streamlet_load.hpp"
 
 #include "actors/consensus_messages.hpp"
+#include "consensus/bft/streamlet_trades.hpp"
+#include "consensus/raft/settlement_ledger.hpp"
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -48,6 +50,23 @@ std::optional<load_tx> decode_load_tx(std::string_view tx) {
                  get_le<std::int64_t>(tx, 16)};
 }
 
+std::vector<std::string> sample_trade_commands(std::uint64_t first_seq, std::size_t count) {
+  std::vector<std::string> out;
+  out.reserve(count);
+  for (auto seq = first_seq; seq < first_seq + count; ++seq) {
+    // A cheap mix of the number, so that neighbours differ.
+    const auto h = (seq + 1) * 0x9E37'79B9'7F4A'7C15ull;
+    raft::trade_record t;
+    t.symbol = static_cast<market::symbol_id>(h % 4);
+    t.price = static_cast<market::price_t>(10'000 + (h >> 8) % 200) - 100;
+    t.qty = static_cast<market::qty_t>(1 + (h >> 16) % 500);
+    t.buyer = static_cast<market::owner_id>(1 + (h >> 24) % 1000);
+    t.seller = static_cast<market::owner_id>(1 + (t.buyer + 1 + (h >> 40) % 998) % 1000);
+    out.push_back(raft::encode(raft::settlement_command{std::vector<raft::trade_record>{t}}));
+  }
+  return out;
+}
+
 std::int64_t steady_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -82,23 +101,45 @@ validator_observer finality_meter::observer(bool keep_lines) {
 void finality_meter::on_finalized(const std::shared_ptr<const block>& b, time_ns now) {
   const auto at = steady_now_ns();
   std::uint64_t own = 0;
+  std::uint64_t trades = 0;
   std::vector<std::int64_t> latencies;
-  for (const auto& tx : b->txs)
-    if (auto t = decode_load_tx(tx); t && t->origin == own_origin_) {
-      latencies.push_back(at - t->submitted_ns);
-      ++own;
+  std::vector<std::uint64_t> own_batches; ///< first_seq of own trade batches
+  for (const auto& tx : b->txs) {
+    if (auto t = decode_load_tx(tx)) {
+      if (t->origin == own_origin_) {
+        latencies.push_back(at - t->submitted_ns);
+        ++own;
+      }
+    } else if (auto batch = decode_trade_batch(tx)) {
+      trades += batch.value->commands.size();
+      if (batch.value->shard == own_origin_) {
+        own_batches.push_back(batch.value->first_seq);
+        own += batch.value->commands.size();
+      }
     }
+  }
   const auto hash = block_hash(*b);
-  block_record r{b->epoch, b->height, hash, b->txs.size(), now - epoch_start(protocol_, b->epoch),
-                 epoch_at(protocol_, now) - b->epoch};
+  block_record r{b->epoch,  b->height, hash, b->txs.size(), trades,
+                 now - epoch_start(protocol_, b->epoch), epoch_at(protocol_, now) - b->epoch};
   std::lock_guard<std::mutex> guard{mutex_};
   blocks_.push_back(r);
   txs_ += b->txs.size();
+  trades_ += trades;
+  for (auto first : own_batches)
+    if (auto it = own_batches_.find(first); it != own_batches_.end()) {
+      latencies.push_back(at - it->second);
+      own_batches_.erase(it);
+    }
   own_latency_ns_.insert(own_latency_ns_.end(), latencies.begin(), latencies.end());
   own_finalized_.fetch_add(own, std::memory_order_relaxed);
   if (keep_lines_)
     lines_.push_back(fmt::format("finalized height {} epoch {} txs {} hash {}", b->height,
                                  b->epoch, b->txs.size(), hash.hex()));
+}
+
+void finality_meter::batch_submitted(std::uint64_t first_seq, std::int64_t at_ns) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  own_batches_[first_seq] = at_ns;
 }
 
 void finality_meter::on_evidence(const evidence& e) {
@@ -142,13 +183,14 @@ finality_meter::summary finality_meter::read() const {
       s.block_latency_epochs = ep / static_cast<double>(blocks_.size());
     }
     s.txs = txs_;
+    s.trades = trades_;
     s.evidence = evidence_;
     s.evidence_by = evidence_by_;
     s.rejected = rejected_;
     s.malformed = malformed_;
     lat = own_latency_ns_;
   }
-  s.own_finalized = lat.size();
+  s.own_finalized = own_finalized_.load(std::memory_order_relaxed);
   s.own_latency_p50_ms = percentile_ms(lat, 0.50);
   s.own_latency_p99_ms = percentile_ms(lat, 0.99);
   s.own_latency_max_ms = lat.empty() ? 0 : static_cast<double>(*std::max_element(lat.begin(), lat.end())) / 1e6;
@@ -167,7 +209,7 @@ std::vector<std::string> finality_meter::take_lines() {
   return out;
 }
 
-double finality_meter::rate(epoch_t from, epoch_t to) const {
+double finality_meter::rate(epoch_t from, epoch_t to, bool trades) const {
   if (to <= from)
     return 0;
   std::uint64_t txs = 0;
@@ -175,7 +217,7 @@ double finality_meter::rate(epoch_t from, epoch_t to) const {
     std::lock_guard<std::mutex> guard{mutex_};
     for (const auto& b : blocks_)
       if (b.epoch > from && b.epoch <= to)
-        txs += b.txs;
+        txs += trades ? b.trades : b.txs;
   }
   const double secs = static_cast<double>(to - from) *
                       static_cast<double>(protocol_.epoch_duration) / 1e9;
@@ -194,8 +236,26 @@ struct driver_state {
   std::int64_t started_ns = 0;
 };
 
+/// A shard's next message: whole batches of `trades_per_batch` trades up
+/// to `target` trades submitted (the meter is told when each left).
+actors::streamlet_submit next_batches(driver_state& st, const load_params& p,
+                                      finality_meter& meter, std::uint64_t target,
+                                      std::int64_t now) {
+  actors::streamlet_submit s;
+  const auto per = p.trades_per_batch;
+  const auto per_message = std::max<std::size_t>(1, p.max_per_message / per);
+  while (st.submitted + per <= target && s.txs.size() < per_message) {
+    const auto first = st.submitted + 1; // a shard's trades are numbered from 1
+    meter.batch_submitted(first, now);
+    s.txs.push_back(encode_trade_batch(*p.shard_key, p.origin, first,
+                                       sample_trade_commands(first, per)));
+    st.submitted += per;
+  }
+  return s;
+}
+
 caf::behavior load_driver(caf::stateful_actor<driver_state>* self, caf::actor validator,
-                          load_params p, std::shared_ptr<const finality_meter> meter,
+                          load_params p, std::shared_ptr<finality_meter> meter,
                           std::shared_ptr<load_counters> counters) {
   const auto start_in = std::max(p.start_in, std::chrono::nanoseconds{0});
   self->state.started_ns = steady_now_ns() + start_in.count();
@@ -210,7 +270,13 @@ caf::behavior load_driver(caf::stateful_actor<driver_state>* self, caf::actor va
               p.rate * static_cast<double>(now - st.started_ns) / 1e9;
           target = std::min<std::uint64_t>(target, static_cast<std::uint64_t>(due));
         }
-        while (st.submitted < target) {
+        while (p.trades_per_batch > 0) {
+          auto s = next_batches(st, p, *meter, target, now);
+          if (s.txs.empty())
+            break;
+          self->send(validator, std::move(s));
+        }
+        while (p.trades_per_batch == 0 && st.submitted < target) {
           const auto n = std::min<std::uint64_t>(p.max_per_message, target - st.submitted);
           actors::streamlet_submit s;
           s.txs.reserve(n);
@@ -227,7 +293,7 @@ caf::behavior load_driver(caf::stateful_actor<driver_state>* self, caf::actor va
 } // namespace
 
 caf::actor spawn_load_driver(caf::actor_system& sys, caf::actor validator, load_params p,
-                             std::shared_ptr<const finality_meter> meter,
+                             std::shared_ptr<finality_meter> meter,
                              std::shared_ptr<load_counters> counters) {
   return sys.spawn(load_driver, std::move(validator), p, std::move(meter),
                    std::move(counters));

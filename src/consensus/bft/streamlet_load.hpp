@@ -11,6 +11,11 @@
 /// the steady-clock time of its submission, so the validator's meter times
 /// submission -> finalization for its own transactions (one host's clock:
 /// right across hosts too).
+///
+/// Or a driver is an exchange shard: it submits shard-signed trade batches
+/// (streamlet_trades.hpp) of realistic settlement commands, its origin being
+/// its shard index; the meter then counts finalized trades, and times each
+/// own batch from the driver's submission (which it tells the meter).
 
 #include "consensus/bft/streamlet_validator.hpp"
 
@@ -51,6 +56,11 @@ std::optional<load_tx> decode_load_tx(std::string_view tx);
 /// Now on the steady clock, in ns (what load_tx::submitted_ns holds).
 std::int64_t steady_now_ns();
 
+/// `count` settlement commands (raft/settlement_ledger.hpp encode(), one
+/// trade each) as a shard prints them: trades of 4 symbols near a price,
+/// between 1,000 owners, varying with `first_seq` (deterministic).
+std::vector<std::string> sample_trade_commands(std::uint64_t first_seq, std::size_t count);
+
 // -- the meter ---------------------------------------------------------------------
 
 /// What one validator finalized and proved, fed by its observer (which runs
@@ -73,6 +83,7 @@ public:
     std::uint64_t height = 0;
     hash256 hash;
     std::size_t txs = 0;
+    std::uint64_t trades = 0;      ///< in its trade batches
     time_ns latency_ns = 0;        ///< from the start of its epoch to finalization
     std::uint64_t latency_epochs = 0; ///< finalizing epoch - block epoch
   };
@@ -81,11 +92,12 @@ public:
     std::string last_hash; ///< hex of the block at `height` ("" at genesis)
     epoch_t last_epoch = 0;
     std::uint64_t txs = 0;
+    std::uint64_t trades = 0; ///< in trade batches
     std::uint64_t evidence = 0;
     std::map<std::string, std::uint64_t> evidence_by; ///< "double_proposal by 3" -> count
     std::uint64_t rejected = 0;
     std::uint64_t malformed = 0;
-    std::uint64_t own_finalized = 0;
+    std::uint64_t own_finalized = 0; ///< load transactions, or trades of own batches
     double own_latency_p50_ms = 0;
     double own_latency_p99_ms = 0;
     double own_latency_max_ms = 0;
@@ -98,13 +110,17 @@ public:
   std::vector<block_record> blocks() const;
   /// Lines since the last call (with keep_lines).
   std::vector<std::string> take_lines();
-  /// Own transactions finalized so far (read by the driver).
+  /// Own load transactions, or trades of own batches, finalized so far
+  /// (read by the driver).
   std::uint64_t own_finalized() const { return own_finalized_.load(std::memory_order_relaxed); }
+  /// A shard driver's batch starting at `first_seq` left at `at_ns`
+  /// (steady clock): its latency is timed from here.
+  void batch_submitted(std::uint64_t first_seq, std::int64_t at_ns);
 
-  /// Finalized transactions per second in the blocks of epochs (from, to],
-  /// counting `to - from` epochs: a sustained rate without the start and the
-  /// end of the run.
-  double rate(epoch_t from, epoch_t to) const;
+  /// Finalized transactions (or, with `trades`, trades in trade batches)
+  /// per second in the blocks of epochs (from, to], counting `to - from`
+  /// epochs: a sustained rate without the start and the end of the run.
+  double rate(epoch_t from, epoch_t to, bool trades = false) const;
 
 private:
   void on_finalized(const std::shared_ptr<const block>& b, time_ns now);
@@ -119,6 +135,8 @@ private:
   mutable std::mutex mutex_;
   std::vector<block_record> blocks_;
   std::uint64_t txs_ = 0;
+  std::uint64_t trades_ = 0;
+  std::map<std::uint64_t, std::int64_t> own_batches_; ///< first_seq -> submitted (steady ns)
   std::vector<std::int64_t> own_latency_ns_;
   std::map<std::string, std::uint64_t> evidence_by_;
   std::uint64_t evidence_ = 0;
@@ -144,6 +162,10 @@ struct load_params {
   /// before would be a backlog that inflates the first epochs' rate).
   std::chrono::nanoseconds start_in{0};
   std::size_t max_per_message = 2'000;
+  /// > 0: the driver is shard `origin`, submitting batches of this many
+  /// trades signed with `shard_key` (rate and window then count trades).
+  std::uint32_t trades_per_batch = 0;
+  std::optional<crypto::key_pair> shard_key;
 };
 
 /// What a driver submitted (read by the main thread).
@@ -154,7 +176,7 @@ struct load_counters {
 /// Spawns a driver that submits to `validator` (streamlet_submit) until it
 /// is sent an exit message. `meter` is the validator's (own_finalized).
 caf::actor spawn_load_driver(caf::actor_system& sys, caf::actor validator, load_params p,
-                             std::shared_ptr<const finality_meter> meter,
+                             std::shared_ptr<finality_meter> meter,
                              std::shared_ptr<load_counters> counters);
 
 } // namespace marketsim::consensus::bft::streamlet

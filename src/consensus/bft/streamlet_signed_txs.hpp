@@ -1,17 +1,22 @@
 #pragma once
 
-/// A payload rule for transactions that each carry one signature and an
-/// identity that may appear only once along a chain: a coin's spend
-/// (streamlet_coins.hpp), a trade an exchange shard executed
-/// (streamlet_trades.hpp). A block passes iff every transaction decodes
-/// (with a known signer), no identity repeats inside the block or in any
-/// block of the chain it extends, and every signature verifies (all at
-/// once, crypto/batch_verify.hpp). No CAF, no clock; the rule remembers the
+/// A payload rule for signed transactions that each settle a range of
+/// numbers that may appear only once along a chain: a coin's spend (one
+/// number, the coin: streamlet_coins.hpp), a batch of trades an exchange
+/// shard executed (its trades' sequence numbers: streamlet_trades.hpp). A
+/// block passes iff every transaction decodes (with a known signer), no
+/// number of a scope is claimed twice inside the block or by the block and
+/// any block of the chain it extends (ranges that overlap at all are
+/// refused), and every signature verifies (all at once,
+/// crypto/batch_verify.hpp). No CAF, no clock; the rule remembers the
 /// signatures it verified (bounded), so a validator verifies each one once.
 
 #include "consensus/bft/streamlet.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,8 +25,10 @@ namespace marketsim::consensus::bft::streamlet {
 
 /// One transaction as the rule sees it.
 struct signed_tx {
-  std::string id;            ///< what may appear once along a chain
-  std::string message;       ///< the bytes the signature covers
+  std::string scope;         ///< whose numbers (a shard; "" for coins)
+  std::uint64_t first = 0;   ///< it claims [first, first + count) of `scope`
+  std::uint64_t count = 1;   ///< >= 1, and first + count does not overflow
+  std::string_view message;  ///< the bytes the signature covers (a view into the tx)
   crypto::public_key signer; ///< whose signature it must be
   crypto::signature sig;
 };
@@ -30,7 +37,20 @@ struct signed_tx {
 /// refused).
 using signed_tx_decoder = std::function<std::optional<signed_tx>(std::string_view tx)>;
 
-payload_check signed_once_rule(signed_tx_decoder decode);
+/// What a rule and its copies did (for benchmarks): signatures it verified,
+/// and signatures it found verified already.
+struct signed_tx_counters {
+  std::atomic<std::uint64_t> verified{0};
+  std::atomic<std::uint64_t> cached{0};
+};
+
+payload_check signed_once_rule(signed_tx_decoder decode,
+                               std::shared_ptr<signed_tx_counters> counters = {});
+
+/// The bytes of a transaction that ends in its 64-byte signature, without
+/// the signature: what it signs, when it is encoded as signed bytes followed
+/// by the signature (as coins and trade batches are).
+std::string_view signed_prefix(std::string_view tx);
 
 /// A signature that is nobody's (it does not verify under any key in
 /// practice), derived from `noise`: what a forger puts on a fake

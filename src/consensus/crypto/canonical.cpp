@@ -80,10 +80,10 @@ std::uint64_t canonical_reader::u64() {
   return take(8, &at) ? get_le<std::uint64_t>(at) : 0;
 }
 
-std::string canonical_reader::bytes() {
+std::string_view canonical_reader::bytes_view() {
   auto n = u32();
   const char* at = nullptr;
-  return take(n, &at) ? std::string(at, n) : std::string();
+  return take(n, &at) ? std::string_view(at, n) : std::string_view();
 }
 
 void canonical_reader::fixed(std::span<std::uint8_t> out) {

@@ -66,7 +66,9 @@ public:
   std::uint32_t u32();
   std::uint64_t u64();
   std::int64_t i64() { return static_cast<std::int64_t>(u64()); }
-  std::string bytes();
+  std::string bytes() { return std::string{bytes_view()}; }
+  /// As bytes(), without a copy: a view into the input (valid as long as it is).
+  std::string_view bytes_view();
   void fixed(std::span<std::uint8_t> out);
   hash256 hash() {
     hash256 h;

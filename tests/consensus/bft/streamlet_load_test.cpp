@@ -6,6 +6,8 @@
 #include "actors/consensus_messages.hpp"
 #include "actors/vocabulary.hpp"
 #include "consensus/bft/streamlet_load.hpp"
+#include "consensus/bft/streamlet_trades.hpp"
+#include "consensus/raft/settlement_ledger.hpp"
 
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
@@ -13,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <set>
 #include <thread>
 
 namespace {
@@ -119,6 +122,39 @@ TEST_CASE("the meter counts blocks, transactions, own transactions and evidence"
   CHECK(lines[0] == "finalized height 1 epoch 1 txs 3 hash " + block_hash(*b1).hex());
   CHECK(lines[2] == "evidence: double_proposal by validator 3 in epoch 3");
   CHECK(meter.take_lines().empty());
+}
+
+TEST_CASE("the meter counts the trades of shard-signed batches, and times its own shard's "
+          "batches from their submission",
+          "[streamlet][load]") {
+  finality_meter meter{1, params_4(), 1};
+  auto obs = meter.observer();
+  const auto shard1 = consensus::crypto::key_pair::derive(4242, 1);
+  const auto shard2 = consensus::crypto::key_pair::derive(4242, 2);
+  const auto cmds = sample_trade_commands(1, 5);
+  // The sample commands are settlement commands of one trade each, all different.
+  for (const auto& c : cmds) {
+    auto d = consensus::raft::decode_settlement_command(c);
+    REQUIRE(d);
+    auto* trades = std::get_if<std::vector<consensus::raft::trade_record>>(&*d.value);
+    REQUIRE(trades);
+    CHECK(trades->size() == 1);
+    CHECK(trades->front().buyer != trades->front().seller);
+  }
+  CHECK(std::set<std::string>(cmds.begin(), cmds.end()).size() == cmds.size());
+  meter.batch_submitted(1, steady_now_ns() - 50'000'000); // 50 ms ago
+  auto b1 = block_of(1, 1,
+                     {encode_trade_batch(shard1, 1, 1, cmds),
+                      encode_trade_batch(shard2, 2, 1, sample_trade_commands(1, 3)),
+                      encode_load_tx({1, 0, steady_now_ns()}, 32)});
+  obs.on_finalized(1, b1, 150'000'000);
+  auto s = meter.read();
+  CHECK(s.txs == 3);
+  CHECK(s.trades == 8);
+  CHECK(s.own_finalized == 6); // its shard's 5 trades and its load transaction
+  CHECK(s.own_latency_max_ms >= 50.0);
+  CHECK(meter.rate(0, 1, true) == Approx(80.0)); // 8 trades in 0.1 s
+  CHECK(meter.rate(0, 1) == Approx(30.0));
 }
 
 TEST_CASE("the driver keeps at most its window of own transactions unfinalized",

@@ -71,11 +71,23 @@ block streamlet_core::next_block(epoch_t epoch) const {
   b.txs = batch_for(b);
   if (!check_ || check_(b, *this))
     return b;
-  // Some transaction breaks the payload rule on this chain: keep the ones
-  // that pass, one at a time (only paid when the pool holds bad ones).
+  // Some transaction breaks the payload rule on this chain (only paid when
+  // the pool holds bad ones). Each is checked on its own first, so junk costs
+  // one check per transaction, not one per prefix; only when the ones that
+  // pass alone conflict with each other are they added one at a time.
   auto all = std::move(b.txs);
+  block one = b;
   b.txs.clear();
   for (auto& tx : all) {
+    one.txs.assign(1, tx);
+    if (check_(one, *this))
+      b.txs.push_back(std::move(tx));
+  }
+  if (b.txs.empty() || check_(b, *this))
+    return b;
+  auto passing = std::move(b.txs);
+  b.txs.clear();
+  for (auto& tx : passing) {
     b.txs.push_back(std::move(tx));
     if (!check_(b, *this))
       b.txs.pop_back();

@@ -358,12 +358,7 @@ namespace {
 payload_check counted_trade_rules(std::shared_ptr<std::uint64_t> decodes) {
   return signed_once_rule([decodes](std::string_view tx) -> std::optional<signed_tx> {
     ++*decodes;
-    auto b = decode_trade_batch(tx);
-    if (!b || b.value->shard >= shard_keys.size())
-      return std::nullopt;
-    return signed_tx{std::to_string(b.value->shard), b.value->first_seq,
-                     b.value->commands.size(),       signed_prefix(tx),
-                     shard_keys[b.value->shard],     b.value->sig};
+    return trade_batch_claim(tx, shard_keys);
   });
 }
 

@@ -546,6 +546,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                  "Own transactions unfinalized at most (0: 3 blocks)");
   sv->add_option("--tx-bytes", sv_opts.tx_bytes, "Size of a load transaction")
       ->capture_default_str();
+  sv->add_option(
+        "--trades", sv_opts.trades_per_batch,
+        "Trades mode (benchmarks): run the trade payload rule, and with --load "
+        "submit shard-signed batches of this many trades (this validator's driver is "
+        "shard id-1; --load counts trades). Shard keys derive from a fixed seed, as "
+        "in streamlet-bench: anyone can sign as a shard. Give every validator the "
+        "same --trades (0: opaque transactions)")
+      ->capture_default_str();
   sv->add_option("--threads", sv_opts.threads, "Scheduler threads (0: one per core)")
       ->capture_default_str();
   distributed::add_security_options(*sv, sv_opts.security);

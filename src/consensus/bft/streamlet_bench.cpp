@@ -44,16 +44,10 @@ std::string check_agreement(const std::vector<std::shared_ptr<finality_meter>>& 
   return {};
 }
 
-/// The shards' keys of a trade run: driver k is shard k.
-crypto::key_pair shard_key(std::uint32_t k) {
-  return crypto::key_pair::derive(4242, k);
-}
-
 actor_run run_actors(const streamlet_bench_options& o, std::uint32_t n) {
   const auto per = o.trades_per_batch;
-  std::vector<crypto::public_key> shard_keys;
-  for (std::uint32_t k = 0; per > 0 && k < n; ++k)
-    shard_keys.push_back(shard_key(k).public_part());
+  const auto shard_keys =
+      per > 0 ? load_shard_keys(n) : std::vector<crypto::public_key>{};
   auto counters = std::make_shared<signed_tx_counters>();
   // The meters outlive the actor system, whose destructor waits for the
   // validators that report into them.
@@ -112,7 +106,7 @@ actor_run run_actors(const streamlet_bench_options& o, std::uint32_t n) {
     lp.tx_bytes = o.tx_bytes;
     lp.trades_per_batch = per;
     if (per > 0)
-      lp.shard_key = shard_key(k);
+      lp.shard_key = load_shard_key(k);
     drivers.push_back(
         spawn_load_driver(sys, handles[k], lp, meters[k], std::make_shared<load_counters>()));
   }

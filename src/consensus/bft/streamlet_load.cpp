@@ -50,6 +50,17 @@ std::optional<load_tx> decode_load_tx(std::string_view tx) {
                  get_le<std::int64_t>(tx, 16)};
 }
 
+crypto::key_pair load_shard_key(std::uint32_t shard) {
+  return crypto::key_pair::derive(4242, shard);
+}
+
+std::vector<crypto::public_key> load_shard_keys(std::uint32_t shards) {
+  std::vector<crypto::public_key> keys;
+  for (std::uint32_t k = 0; k < shards; ++k)
+    keys.push_back(load_shard_key(k).public_part());
+  return keys;
+}
+
 std::vector<std::string> sample_trade_commands(std::uint64_t first_seq, std::size_t count) {
   std::vector<std::string> out;
   out.reserve(count);

@@ -61,6 +61,15 @@ std::int64_t steady_now_ns();
 /// between 1,000 owners, varying with `first_seq` (deterministic).
 std::vector<std::string> sample_trade_commands(std::uint64_t first_seq, std::size_t count);
 
+/// The key of exchange shard `shard` of a trade-batch load, derived from a
+/// fixed seed: benchmarks only (anyone can sign as any shard). Driver k of
+/// `streamlet-bench` and the driver of `streamlet-validator --id k+1` are
+/// shard k.
+crypto::key_pair load_shard_key(std::uint32_t shard);
+/// Shards 0 .. shards-1's public keys: the keys the validators' trade rule
+/// (trade_rules) takes for such a load.
+std::vector<crypto::public_key> load_shard_keys(std::uint32_t shards);
+
 // -- the meter ---------------------------------------------------------------------
 
 /// What one validator finalized and proved, fed by its observer (which runs

@@ -2,6 +2,7 @@
 
 #include "actors/consensus_messages.hpp"
 #include "consensus/bft/streamlet_load.hpp"
+#include "consensus/bft/streamlet_trades.hpp"
 #include "consensus/crypto/key_file.hpp"
 #include "consensus/crypto/roster_file.hpp"
 #include "distributed/peer_links.hpp"
@@ -128,6 +129,9 @@ streamlet_validator_params validator_params_of(const streamlet_node_options& o,
     throw std::invalid_argument("--load must be in 0..1e8 transactions/s");
   if (o.tx_bytes > 1'000'000)
     throw std::invalid_argument("--tx-bytes must be at most 1000000");
+  if (o.trades_per_batch > max_batch_trades)
+    throw std::invalid_argument(
+        fmt::format("--trades must be at most {}", max_batch_trades));
   streamlet_validator_params p;
   p.protocol.n = g.n;
   p.protocol.epoch_duration = o.epoch_ms * 1'000'000;
@@ -138,6 +142,8 @@ streamlet_validator_params validator_params_of(const streamlet_node_options& o,
   p.keys = *g.keys;
   p.roster = g.roster;
   p.behaviour = *kind;
+  if (o.trades_per_batch > 0)
+    p.payload = trade_rules(load_shard_keys(g.n));
   // Epoch 1 starts at genesis_ms (unix time); the actor clock is steady:
   // origin = steady now - (unix now - genesis).
   const auto since_genesis = unix_now_ns() - o.genesis_ms * 1'000'000;
@@ -248,6 +254,11 @@ int run_streamlet_node(const streamlet_node_options& o, std::ostream& out,
     spdlog::warn("validator {}: keys derived from seed {}: anyone who knows it can sign as "
                  "any validator (tests only; use --key and --roster)",
                  o.id, *o.key_seed);
+  if (o.trades_per_batch > 0)
+    spdlog::warn(
+        "validator {}: trades mode: the shards' keys are derived from a fixed seed "
+        "(benchmarks only)",
+        o.id);
   const auto& proto = params.protocol;
   const auto behaviour = params.behaviour;
 
@@ -290,9 +301,14 @@ int run_streamlet_node(const streamlet_node_options& o, std::ostream& out,
     load_params lp;
     lp.origin = o.id - 1;
     lp.rate = *o.load;
-    lp.window = o.load_window > 0 ? o.load_window : 3 * o.max_block_txs;
+    lp.window = o.load_window > 0 ? o.load_window
+                                  : 3 * o.max_block_txs *
+                                        std::max<std::uint64_t>(o.trades_per_batch, 1);
     lp.tx_bytes = o.tx_bytes;
     lp.start_in = until_genesis;
+    lp.trades_per_batch = o.trades_per_batch;
+    if (o.trades_per_batch > 0)
+      lp.shard_key = load_shard_key(o.id - 1);
     helpers.push_back(spawn_load_driver(sys, validator, lp, meter, counters));
   }
 
@@ -337,17 +353,20 @@ int run_streamlet_node(const streamlet_node_options& o, std::ostream& out,
   // Sustained rate: without the first 3 and the last 3 epochs of the run.
   const auto from = first_epoch + 3;
   const auto to = end_epoch > 3 ? end_epoch - 3 : 0;
-  out << fmt::format("validator {}: summary: finalized height {} hash {} (epoch {}), {} txs, "
-                     "evidence {} ({}), rejected {}, malformed {}; epochs {}..{}; block "
-                     "latency {:.1f} ms {:.2f} epochs; sustained {:.0f} tx/s (epochs {}..{}); "
-                     "submitted {}, own finalized {}, own latency p50 {:.1f} ms p99 {:.1f} ms; "
-                     "cpu {:.2f} s\n",
-                     o.id, s.height, s.last_hash.empty() ? "genesis" : s.last_hash,
-                     s.last_epoch, s.txs, s.evidence, evidence_list(s), s.rejected,
-                     s.malformed, first_epoch, end_epoch, s.block_latency_ms,
-                     s.block_latency_epochs, meter->rate(from, to), from + 1, to,
-                     counters->submitted.load(), s.own_finalized, s.own_latency_p50_ms,
-                     s.own_latency_p99_ms, cpu)
+  // With trades, the rate, the submitted and own figures count trades.
+  const bool trades = o.trades_per_batch > 0;
+  out << fmt::format(
+             "validator {}: summary: finalized height {} hash {} (epoch {}), {} txs{}, "
+             "evidence {} ({}), rejected {}, malformed {}; epochs {}..{}; block "
+             "latency {:.1f} ms {:.2f} epochs; sustained {:.0f} {}/s (epochs {}..{}); "
+             "submitted {}, own finalized {}, own latency p50 {:.1f} ms p99 {:.1f} ms; "
+             "cpu {:.2f} s\n",
+             o.id, s.height, s.last_hash.empty() ? "genesis" : s.last_hash, s.last_epoch,
+             s.txs, trades ? fmt::format(" ({} trades)", s.trades) : "", s.evidence,
+             evidence_list(s), s.rejected, s.malformed, first_epoch, end_epoch,
+             s.block_latency_ms, s.block_latency_epochs, meter->rate(from, to, trades),
+             trades ? "trade" : "tx", from + 1, to, counters->submitted.load(),
+             s.own_finalized, s.own_latency_p50_ms, s.own_latency_p99_ms, cpu)
       << std::flush;
   return 0;
 }

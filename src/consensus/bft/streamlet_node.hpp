@@ -23,7 +23,9 @@
 ///   or, for tests, `--key-seed S` (every key derived from S: anyone who
 ///   knows S can sign as anyone).
 ///   With `--load RATE`, a driver in the process submits transactions to this
-///   validator (streamlet_load.hpp).
+///   validator (streamlet_load.hpp); with `--trades T` as well, shard-signed
+///   trade batches of T trades, which every validator (all given `--trades`)
+///   checks with the trade payload rule.
 /// - `marketsim streamlet-keygen`: writes v<id>.key files and roster.txt.
 
 #include "distributed/transport.hpp"
@@ -56,6 +58,11 @@ struct streamlet_node_options {
   std::optional<double> load;      ///< transactions/s to submit; 0: saturate
   std::uint64_t load_window = 0;   ///< own unfinalized at most (0: 3 blocks)
   std::uint64_t tx_bytes = 100;
+  /// > 0: the validator runs the trade payload rule (trade_rules) over the
+  /// shard keys of streamlet_load.hpp (load_shard_keys(n): from a fixed
+  /// seed, benchmarks only), and its driver is shard id - 1, submitting
+  /// shard-signed batches of this many trades (--load then counts trades).
+  std::uint32_t trades_per_batch = 0;
   std::uint32_t threads = 0;       ///< scheduler threads; 0: one per core
   distributed::transport_security security;
 };

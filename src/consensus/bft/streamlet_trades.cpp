@@ -90,18 +90,24 @@ bool verify_trade_batch(const trade_batch& b,
                         signed_part(b.shard, b.first_seq, b.commands).data(), b.sig);
 }
 
+std::optional<signed_tx>
+trade_batch_claim(std::string_view tx,
+                  const std::vector<crypto::public_key>& shard_keys) {
+  auto b = read_batch(tx);
+  if (!b || b.value->shard >= shard_keys.size())
+    return std::nullopt;
+  // The shard's trades [first_seq, first_seq + count); the signed part is
+  // the batch without its signature.
+  return signed_tx{std::to_string(b.value->shard), b.value->first_seq,
+                   b.value->commands.size(),       signed_prefix(tx),
+                   shard_keys[b.value->shard],     b.value->sig};
+}
+
 payload_check trade_rules(std::vector<crypto::public_key> shard_keys,
                           std::shared_ptr<signed_tx_counters> counters) {
   return signed_once_rule(
-      [keys = std::move(shard_keys)](std::string_view tx) -> std::optional<signed_tx> {
-        auto b = read_batch(tx);
-        if (!b || b.value->shard >= keys.size())
-          return std::nullopt;
-        // The shard's trades [first_seq, first_seq + count); the signed part
-        // is the batch without its signature.
-        return signed_tx{std::to_string(b.value->shard), b.value->first_seq,
-                         b.value->commands.size(),       signed_prefix(tx),
-                         keys[b.value->shard],           b.value->sig};
+      [keys = std::move(shard_keys)](std::string_view tx) {
+        return trade_batch_claim(tx, keys);
       },
       std::move(counters));
 }

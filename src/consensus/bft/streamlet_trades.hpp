@@ -59,6 +59,12 @@ raft::decoded<trade_batch> decode_trade_batch(std::string_view tx);
 bool verify_trade_batch(const trade_batch& b,
                         const std::vector<crypto::public_key>& shard_keys);
 
+/// What trade_rules reads of a transaction: the trade batch's shard, its
+/// range of trade numbers, signed part, signature and shard key; nullopt
+/// if it is not a trade batch of a shard in `shard_keys`.
+std::optional<signed_tx>
+trade_batch_claim(std::string_view tx, const std::vector<crypto::public_key>& shard_keys);
+
 /// The payload rule: shard-signed trade batches, each trade once along a
 /// chain. `shard_keys[i]` is shard i's public key; `counters`, if given,
 /// count the signatures the rule verified.

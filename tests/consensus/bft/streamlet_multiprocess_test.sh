@@ -8,7 +8,7 @@
 # SIGTERM gives exit 0 and a summary. Then a second group in which
 # validator 3 equivocates: the honest three must report evidence against it,
 # keep finalizing and agree, and all stop by themselves after --epochs. Then
-# a group over TLS. Also: bad input gives exit 2 and one line.
+# a group in trades mode (--trades) and a group over TLS. Also: bad input gives exit 2 and one line.
 # Waits poll the validators' output (bounded); every process is killed by its
 # pid on exit.
 #
@@ -236,6 +236,38 @@ if [ "$min" -ge 8 ]; then
 else
   fail "with an equivocating validator the honest three finalized too little: heights $hs"
 fi
+
+# -- trades mode: shard-signed batches under the trade payload rule ---------------------
+# Validators 1-3 run the rule and submit batches of 16 trades as shards 0-2;
+# validator 4 submits opaque transactions and so proposes blocks the rule
+# refuses: the three must finalize trades, agree, and convict it.
+run=trades
+epoch_ms=200
+genesis=$(($(now_ms) + 1500))
+for id in 1 2 3 4; do
+  trades=16
+  [ $id -eq 4 ] && trades=0
+  start $id --key-seed 12 --leader round-robin --trades $trades --load 400 --epochs 10 ||
+    exit 1
+done
+wait_stopped 20 1 2 3 4
+check_agreement "trades mode" "${vlog[1]}" "${vlog[2]}" "${vlog[3]}"
+settled=$(sed -n 's/.*summary: .* txs (\([0-9]*\) trades).*/\1/p' "${vlog[1]}")
+if [ "${settled:-0}" -gt 0 ] && grep -q "own finalized [1-9]" "${vlog[1]}"; then
+  pass "trades mode: validator 1 finalized $settled signed trades, some its own shard's"
+else
+  fail "trades mode: no trades finalized: $(grep -h summary "${vlog[1]}" | cut -c1-200)"
+fi
+n=0
+for id in 1 2 3; do
+  grep -q "evidence: invalid_proposal by validator 4" "${vlog[$id]}" && n=$((n + 1))
+done
+if [ $n -eq 3 ]; then
+  pass "trades mode: the three running the rule convict the validator proposing opaque txs"
+else
+  fail "trades mode: only $n of 3 report invalid_proposal by validator 4"
+fi
+epoch_ms=500
 
 # -- over TLS (mutual certificates): only links to smaller ids, handles announced ----------
 if make_test_certs; then

@@ -350,3 +350,77 @@ TEST_CASE(
   auto o = settle(behaviour_kind::double_spend, overlap, honest_trades());
   check_honest_settlement(o);
 }
+
+namespace {
+
+/// The rule of trade_rules over a decoder that counts its calls: every
+/// transaction the rule reads, in a block or along its chain, is one call.
+payload_check counted_trade_rules(std::shared_ptr<std::uint64_t> decodes) {
+  return signed_once_rule([decodes](std::string_view tx) -> std::optional<signed_tx> {
+    ++*decodes;
+    return trade_batch_claim(tx, shard_keys);
+  });
+}
+
+/// Shard 0's trades [4 (k - 1) + 1, 4 k): block k's batch in a long chain.
+std::string batch_of_block(std::uint64_t k) {
+  return encode_trade_batch(shard0, 0, 4 * (k - 1) + 1, commands(0, 4 * (k - 1) + 1, 4));
+}
+
+} // namespace
+
+TEST_CASE("trade_rules checks a block of a 2,000-block chain reading its own batches and "
+          "at most its parent's, whatever its height; a dead fork reads at most 64 more "
+          "blocks, once",
+          "[streamlet_trades]") {
+  auto decodes = std::make_shared<std::uint64_t>(0);
+  auto key = crypto::key_pair::derive(42, 0);
+  streamlet_core core(streamlet_params{1, second, leader_rule::round_robin}, 0, key,
+                      {key.public_part()}, counted_trade_rules(decodes));
+  constexpr std::uint64_t height = 2000;
+  for (std::uint64_t k = 1; k <= height; ++k) {
+    core.submit(batch_of_block(k));
+    core.tick(static_cast<time_ns>(k - 1) * second); // epoch k: proposes, notarizes
+  }
+  REQUIRE(core.longest_notarized_height() == height);
+  // Each block was checked twice (as the leader's draft, then as a
+  // proposal): its own batch each time, and its parent's batch once.
+  CHECK(*decodes <= 3 * height);
+
+  const block* tip = core.find(core.longest_notarized_tip());
+  REQUIRE(tip->height == height);
+  std::vector<const block*> chain(height + 1); // chain[k]: the block at height k
+  for (const block* b = tip; b && b->height > 0; b = core.find(b->parent))
+    chain[b->height] = b;
+
+  auto reads = [&](const block& b, bool valid) {
+    const auto before = *decodes;
+    CHECK(core.validate(b).has_value() != valid);
+    return *decodes - before;
+  };
+  const auto fresh =
+      encode_trade_batch(shard0, 0, 4 * height + 1, commands(0, 4 * height + 1, 2));
+  const auto repeat_first = encode_trade_batch(shard0, 0, 3, commands(0, 3, 1));
+  // A child of the tip: its batch and, the first time, the tip's (no child
+  // of the tip was checked yet); then only its batch. As at height 1999.
+  CHECK(reads(block_of({fresh}, tip), true) == 2);
+  CHECK(reads(block_of({fresh}, tip), true) == 1);
+  CHECK(reads(block_of({fresh}, chain[height - 1]), true) == 1);
+  // Trade 3, settled by block 1, is still refused 2,000 blocks later.
+  CHECK(reads(block_of({repeat_first}, tip), false) == 1);
+  // A fork from block 1000 (an index dropped as final, rebuilt from the
+  // nearest kept one, 960): block 1500's trades are new there; block 999's
+  // are not.
+  auto fork = block_of({batch_of_block(1500)}, chain[1000]);
+  fork.epoch = height + 1;
+  const auto first_read = reads(fork, true);
+  CHECK(first_read >= 1);
+  CHECK(first_read <= 1 + 64);
+  CHECK(reads(fork, true) == 1); // and once only
+  auto fork_repeat = block_of({batch_of_block(999)}, chain[1000]);
+  fork_repeat.epoch = height + 1;
+  CHECK(reads(fork_repeat, false) == 1);
+  // Near genesis alike: at most 64 blocks of the chain, once.
+  CHECK(reads(block_of({fresh}, chain[10]), true) <= 1 + 10);
+  CHECK(reads(block_of({fresh}, chain[10]), true) == 1);
+}

@@ -40,6 +40,11 @@ void streamlet_core::advance(time_ns now, step_result& out) {
   try_vote(out); // a proposal for this epoch may have arrived early
 }
 
+void streamlet_core::abstain_through(epoch_t e) {
+  proposed_epoch_ = std::max(proposed_epoch_, e);
+  voted_epoch_ = std::max(voted_epoch_, e);
+}
+
 std::vector<std::string> streamlet_core::batch_for(const block& draft) const {
   // Transactions already in the unfinalized part of the chain being extended.
   std::unordered_set<hash256> in_chain;

@@ -151,6 +151,12 @@ public:
   /// Handles a message from the network (after tick(now)'s epoch logic).
   step_result receive(const envelope& e, time_ns now);
 
+  /// A node that restarts without its state calls this with the epoch it
+  /// restarts in: it neither proposes nor votes in epochs up to `e`, so it
+  /// cannot contradict what it may have sent in that epoch before the crash
+  /// (Streamlet's safety needs at most one vote per epoch per node).
+  void abstain_through(epoch_t e);
+
   /// Adds a transaction to the pool a leader batches from. Duplicates (same
   /// bytes) are ignored; finalized transactions leave the pool.
   void submit(std::string tx);

@@ -148,6 +148,8 @@ streamlet_validator_params validator_params_of(const streamlet_node_options& o,
   // origin = steady now - (unix now - genesis).
   const auto since_genesis = unix_now_ns() - o.genesis_ms * 1'000'000;
   p.origin_ns = steady_now_ns() - since_genesis;
+  // Started after genesis: possibly a restart, with nothing kept on disk.
+  p.rejoin = since_genesis > 0;
   if (*kind == behaviour_kind::crash)
     p.behaviour_opts.crash_at = since_genesis + o.crash_after_ms * 1'000'000;
   return p;

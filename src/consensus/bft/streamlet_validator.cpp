@@ -276,6 +276,8 @@ caf::behavior streamlet_validator(validator_ptr self, streamlet_validator_params
         if (st.started)
           return;
         st.started = true;
+        if (st.params.rejoin)
+          st.core->abstain_through(epoch_at(st.params.protocol, now_of(self)));
         tick(self);
         arm(self, now_of(self));
         auto early = std::move(st.early);

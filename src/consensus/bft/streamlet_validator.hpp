@@ -93,6 +93,11 @@ struct streamlet_validator_params {
   /// the same for the whole group (runtime::start_time()).
   std::int64_t origin_ns = 0;
   time_ns tick_interval = 0; ///< 0: a quarter epoch
+  /// A validator (re)started after the group's genesis without its state:
+  /// it neither proposes nor votes in the epoch it starts in (see
+  /// streamlet_core::abstain_through), so a restart within the epoch of a
+  /// crash cannot make it equivocate.
+  bool rejoin = false;
   validator_observer observer;
 };
 

@@ -162,6 +162,11 @@ else
   fail "restarted validator $victim did not reach height $((top + 2)) in 30 s: v$victim:$(height "${vlog[$victim]}") (others $top when it started)"
 fi
 check_agreement "survivors and the restarted validator" "${vlog[@]}" "$killed_log"
+if grep -h "evidence:" "${vlog[@]}" "$killed_log" | head -3 | grep -q .; then
+  fail "evidence in the honest group: $(grep -h "evidence:" "${vlog[@]}" "$killed_log" | head -2 | tr '\n' ' ')"
+else
+  pass "no evidence in the honest group across the kill and the restart"
+fi
 
 # wait_stopped SECONDS IDS...: each validator, run with --epochs, must exit 0
 # by itself within SECONDS with a summary line.

@@ -293,3 +293,22 @@ TEST_CASE("a leader whose pool holds junk builds its block with one check per tr
   // 300 + 300 + 200. Adding one at a time would examine about 300^2 / 2.
   CHECK(examined == 800);
 }
+
+TEST_CASE("a validator that restarts without its state abstains in its restart epoch, then "
+          "takes part again",
+          "[streamlet]") {
+  cluster c(4);
+  // Validator 1 leads epoch 1 and has (we suppose) just restarted in it: it
+  // may have proposed and voted before the crash, so it must do neither now.
+  c.nodes[1].abstain_through(1);
+  c.run_epoch(1);
+  CHECK(c.nodes[1].stats().proposals_sent == 0);
+  CHECK(c.nodes[1].stats().votes_sent == 0);
+  for (auto& n : c.nodes)
+    CHECK(n.longest_notarized_height() == 0); // no leader's block in epoch 1
+  c.run_epoch(2);
+  CHECK(c.nodes[1].stats().votes_sent == 1);
+  for (auto& n : c.nodes)
+    CHECK(n.longest_notarized_height() == 1);
+  CHECK(c.misbehaviour.empty());
+}

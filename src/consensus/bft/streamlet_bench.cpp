@@ -78,25 +78,9 @@ actor_run run_actors(const streamlet_bench_options& o, std::uint32_t n) {
   }
   auto c0 = std::clock();
   auto t0 = std::chrono::steady_clock::now();
-  // Introduce the leader of epoch 1 last. A validator starts at its
-  // raft_peers, and one that gets a proposal before its own raft_peers votes
-  // to nobody: the vote is lost for good (no block sync), and two validators
-  // short of a notarization stall n = 4 (seen here: 1 run in 6 finalized
-  // nothing). Epoch 1's leader is the first to send; introduced last, every
-  // other validator knows its peers before that proposal is enqueued.
-  std::vector<caf::actor> handles;
-  for (auto& p : ps)
-    handles.push_back(spawn_streamlet_validator(sys, std::move(p)));
-  actors::raft_peers all;
-  for (std::uint32_t k = 0; k < n; ++k) {
-    all.ids.push_back(k);
-    all.handles.push_back(handles[k]);
-  }
-  const auto first = leader_of(proto, 1);
-  for (std::uint32_t k = 0; k < n; ++k)
-    if (k != first)
-      caf::anon_send(handles[k], all);
-  caf::anon_send(handles[first], all);
+  // A validator holds what arrives before it knows its peers, so the order
+  // of introduction does not matter.
+  auto handles = spawn_streamlet_group(sys, std::move(ps));
   std::vector<caf::actor> drivers;
   for (std::uint32_t k = 0; k < n; ++k) {
     load_params lp;

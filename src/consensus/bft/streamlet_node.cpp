@@ -20,7 +20,6 @@
 #include <filesystem>
 #include <ostream>
 #include <stdexcept>
-#include <variant>
 
 namespace marketsim::consensus::bft::streamlet {
 
@@ -159,44 +158,22 @@ streamlet_validator_params validator_params_of(const streamlet_node_options& o,
 
 using gate_open_atom = caf::atom_constant<caf::atom("gateopen")>;
 
-/// Wire messages held before the gate opens, at most (a peer's burst).
-constexpr std::size_t max_held = 100'000;
-
 struct gate_state {
   static inline const char* name = "marketsim.streamlet_gate";
-  std::uint32_t id = 0; ///< for logs
   caf::actor validator;
   std::map<std::uint32_t, caf::actor> peers; ///< by index; null while lost
   bool open = false;
-  /// Gossip and block sync, in arrival order.
-  std::vector<std::variant<actors::streamlet_wire, actors::streamlet_sync>> held;
-  std::uint64_t dropped = 0;
 };
 
 /// Stands in front of the validator until genesis. A validator starts its
-/// epochs at its first raft_peers, and a message it gets before that is
-/// handled with no peer to answer: a vote it casts then is lost (block sync
-/// recovers the blocks later, but the start is cleaner without it). So the peers' links (the
-/// keepers' raft_peers) and their messages come here; at genesis the gate
-/// hands the validator every peer known so far, then what arrived early, in
-/// order, and from then on forwards everything. Published instead of the
+/// epochs at its first raft_peers, so the gate keeps the peers' links (the
+/// keepers' raft_peers) until genesis and then hands the validator every
+/// peer known so far; from then on it forwards them as they come. Peers'
+/// messages go straight through: the validator itself holds what arrives
+/// before it starts (streamlet_validator.hpp). Published instead of the
 /// validator, it also rejects unexpected messages (transport.hpp).
-/// A peer's message: to the validator once the gate is open, held until then.
-template <class Message>
-void pass_or_hold(caf::stateful_actor<gate_state>* self, Message m) {
-  auto& st = self->state;
-  if (st.open)
-    self->send(st.validator, std::move(m));
-  else if (st.held.size() < max_held)
-    st.held.emplace_back(std::move(m));
-  else if (st.dropped++ == 0)
-    spdlog::warn("validator {}: more than {} messages before genesis: dropping", st.id,
-                 max_held);
-}
-
-caf::behavior streamlet_gate(caf::stateful_actor<gate_state>* self, std::uint32_t id,
-                             caf::actor validator, std::chrono::nanoseconds until_genesis) {
-  self->state.id = id;
+caf::behavior streamlet_gate(caf::stateful_actor<gate_state>* self, caf::actor validator,
+                             std::chrono::nanoseconds until_genesis) {
   self->state.validator = std::move(validator);
   distributed::reject_unexpected(self);
   self->delayed_send(self, std::max(until_genesis, std::chrono::nanoseconds{0}),
@@ -211,8 +188,8 @@ caf::behavior streamlet_gate(caf::stateful_actor<gate_state>* self, std::uint32_
         if (st.open)
           self->send(st.validator, std::move(p));
       },
-      [self](actors::streamlet_wire& w) { pass_or_hold(self, std::move(w)); },
-      [self](actors::streamlet_sync& m) { pass_or_hold(self, std::move(m)); },
+      [self](actors::streamlet_wire& w) { self->send(self->state.validator, std::move(w)); },
+      [self](actors::streamlet_sync& m) { self->send(self->state.validator, std::move(m)); },
       [self](actors::streamlet_submit& s) { self->send(self->state.validator, std::move(s)); },
       [self](gate_open_atom) {
         auto& st = self->state;
@@ -223,10 +200,6 @@ caf::behavior streamlet_gate(caf::stateful_actor<gate_state>* self, std::uint32_
         }
         st.open = true;
         self->send(st.validator, std::move(all));
-        for (auto& held : st.held)
-          std::visit([&](auto& m) { self->send(st.validator, std::move(m)); }, held);
-        st.held.clear();
-        st.held.shrink_to_fit();
       },
   };
 }
@@ -276,7 +249,7 @@ int run_streamlet_node(const streamlet_node_options& o, std::ostream& out,
   const auto origin_ns = params.origin_ns;
   auto validator = spawn_streamlet_validator(sys, std::move(params));
   const auto until_genesis = std::chrono::nanoseconds{o.genesis_ms * 1'000'000 - unix_now_ns()};
-  auto gate = sys.spawn(streamlet_gate, o.id, validator, until_genesis);
+  auto gate = sys.spawn(streamlet_gate, validator, until_genesis);
   auto port = distributed::publish_member(sys, gate, o.port, o.bind, o.security, who, err);
   if (!port) {
     caf::anon_send_exit(validator, caf::exit_reason::user_shutdown);

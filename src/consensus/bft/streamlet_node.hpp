@@ -13,11 +13,9 @@
 ///   well within an epoch). It prints each finalized block and each piece of
 ///   evidence, a status line every `--status-ms`, and a summary when it stops
 ///   (SIGINT, SIGTERM or after `--epochs`). What it publishes is a gate in
-///   front of the validator: it holds the peers' links and messages until
-///   genesis, then starts the validator with every peer known so far (a
-///   validator that got a proposal before knowing its peers would lose its
-///   vote for good: there is no block sync yet). Start every validator
-///   before genesis.
+///   front of the validator: it holds the peers' links until genesis, then
+///   starts the validator with every peer known so far (messages that come
+///   earlier wait in the validator). Start every validator before genesis.
 ///   Keys: `--key FILE` (this validator's key pair, crypto/key_file.hpp) with
 ///   `--roster FILE` (every validator's public key, crypto/roster_file.hpp),
 ///   or, for tests, `--key-seed S` (every key derived from S: anyone who

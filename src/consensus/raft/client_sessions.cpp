@@ -70,10 +70,7 @@ decoded<unwrapped_command> unwrap_command(std::string_view bytes) {
   return {u, {}};
 }
 
-std::optional<client_sessions::answer> client_sessions::check(const session_header& h,
-                                                             index_t index) {
-  if (h.session == 0)
-    return std::nullopt;
+client_sessions::session& client_sessions::touch(const session_header& h, index_t index) {
   auto it = sessions_.find(h.session);
   if (it == sessions_.end()) {
     evict_if_full();
@@ -85,6 +82,14 @@ std::optional<client_sessions::answer> client_sessions::check(const session_head
     s.acked_below = h.acked_below;
     s.drop_below(h.acked_below);
   }
+  return s;
+}
+
+std::optional<client_sessions::answer> client_sessions::check(const session_header& h,
+                                                             index_t index) {
+  if (h.session == 0)
+    return std::nullopt;
+  const session& s = touch(h, index);
   if (h.seq < s.acked_below)
     return answer{outcome::rejected, {},
                   "command " + std::to_string(h.seq) + " of session " +
@@ -100,15 +105,9 @@ void client_sessions::record(const session_header& h, outcome status, std::strin
                              std::string_view error, index_t index, term_t term) {
   if (h.session == 0)
     return;
-  auto it = sessions_.find(h.session);
-  if (it == sessions_.end()) { // check() creates it; a caller that skipped it
-    evict_if_full();
-    it = sessions_.emplace(h.session, session{}).first;
-    it->second.acked_below = h.acked_below;
-    it->second.last_used = index;
-  }
-  if (h.seq >= it->second.acked_below)
-    it->second.put(h.seq, status, output, error, index, term);
+  session& s = touch(h, index); // as check() left it, or as check() would
+  if (h.seq >= s.acked_below)
+    s.put(h.seq, status, output, error, index, term);
 }
 
 std::size_t client_sessions::answers() const {

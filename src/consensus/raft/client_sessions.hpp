@@ -128,6 +128,9 @@ private:
     std::size_t size() const { return answers.size() - head; }
   };
 
+  /// The session of `h` (created, evicting the least recently used when
+  /// full), marked used at `index`, with `h`'s acked_below taken.
+  session& touch(const session_header& h, index_t index);
   void evict_if_full();
 
   std::size_t max_sessions_;
